@@ -1,0 +1,74 @@
+# tcpwarden: make, make check, make install (PREFIX, DESTDIR), make clean;
+# also lint, san (sanitizer build), fuzz, bench.
+
+CC = cc
+OPT = -O2 -g
+WARN = -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wformat=2
+EXTRA =
+CFLAGS = $(OPT) $(WARN) $(EXTRA) -iquote src
+LDFLAGS =
+BUILD = build
+PREFIX = /usr/local
+DESTDIR =
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+
+SRCS = src/addr.c src/env.c src/listener.c src/log.c src/parse.c \
+       src/server.c src/sig.c src/spawn.c src/table.c
+OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)
+HDRS = $(wildcard src/*.h)
+
+all: tcpwarden
+
+tcpwarden: $(BUILD)/tcpwarden
+	cp $(BUILD)/tcpwarden $@
+
+$(BUILD)/tcpwarden: cmd/tcpwarden.c $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ cmd/tcpwarden.c $(OBJS)
+
+$(BUILD)/%.o: src/%.c $(HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Test helpers, built with the normal flags.
+HELPERS = $(BUILD)/helpers/childstate
+$(BUILD)/helpers/%: tests/helpers/%.c
+	@mkdir -p $(BUILD)/helpers
+	$(CC) $(CFLAGS) -o $@ $<
+
+-include mk/*.mk
+
+# The sanitizer build: ASan and UBSan, and the table's SIGCHLD check on.
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer -DTABLE_CHECK_SIGMASK
+san:
+	$(MAKE) BUILD=build/san CC=clang OPT="-O1 -g" EXTRA="$(SAN_FLAGS)" \
+	    build/san/tcpwarden
+
+# Warnings are errors for the project's own check.
+strict:
+	$(MAKE) BUILD=build/strict EXTRA=-Werror build/strict/tcpwarden
+
+lint: strict
+	mandoc -T lint -W warning man/tcpwarden.1
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr -Isrc src cmd
+
+check: strict san tcpwarden helpers
+	mandoc -T lint -W warning man/tcpwarden.1
+	tests/run ./tcpwarden build/san/tcpwarden
+
+helpers: $(HELPERS)
+
+install: tcpwarden
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	cp tcpwarden $(DESTDIR)$(BINDIR)/tcpwarden
+	chmod 755 $(DESTDIR)$(BINDIR)/tcpwarden
+	cp man/tcpwarden.1 $(DESTDIR)$(MANDIR)/man1/tcpwarden.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/tcpwarden.1
+
+clean:
+	rm -rf build tcpwarden
+
+.PHONY: all check clean helpers install lint san strict

@@ -1,0 +1,366 @@
+/*
+ * tcpwarden: read the command line and the environment into a struct
+ * config, strictly (every bad value is a usage error naming the option,
+ * exit 100), then hand over to the server.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "parse.h"
+#include "server.h"
+
+#define VERSION "0.1"
+#define MAX_CONNS 1000000
+
+static const char usage_text[] =
+"usage: tcpwarden [options] host port program [arg ...]\n"
+"  -c, --max-connections=N     at most N connections in all (40)\n"
+"  -C, --max-per-client=N[:MSG] at most N per client (10), MSG to the rest\n"
+"  -N, --max-per-net=N[:MSG]   at most N per network (off)\n"
+"      --ip4-prefix=LEN        IPv4 bits that make one client (32)\n"
+"      --ip6-prefix=LEN        IPv6 bits that make one client (64)\n"
+"      --net4-prefix=LEN       IPv4 bits that make one network (24)\n"
+"      --net6-prefix=LEN       IPv6 bits that make one network (48)\n"
+"  -B, --banner=TEXT           write TEXT to each allowed connection\n"
+"  -1, --print-port            print the bound port on stdout\n"
+"  -b, --backlog=N             listen backlog (128)\n"
+"  -d, --delay / -D, --no-delay  leave TCP_NODELAY off (default) / set it\n"
+"  -o, --ip-options / -O, --no-ip-options  keep / drop IP options (drop)\n"
+"  -l, --local-name=NAME       set TCPLOCALHOST to NAME\n"
+"  -g, --gid=GID  -u, --uid=UID  -U, --uid-from-env  drop privileges\n"
+"  -v, --verbose / -Q, --errors / -q, --quiet  what to log (errors)\n"
+"      --help, --version\n"
+"See tcpwarden(1).\n";
+
+enum {
+	OPT_IP4_PREFIX = 256, OPT_IP6_PREFIX, OPT_NET4_PREFIX,
+	OPT_NET6_PREFIX, OPT_RULES, OPT_HELP, OPT_VERSION
+};
+
+static const struct option longopts[] = {
+	{ "max-connections", required_argument, NULL, 'c' },
+	{ "max-per-client", required_argument, NULL, 'C' },
+	{ "max-per-net", required_argument, NULL, 'N' },
+	{ "ip4-prefix", required_argument, NULL, OPT_IP4_PREFIX },
+	{ "ip6-prefix", required_argument, NULL, OPT_IP6_PREFIX },
+	{ "net4-prefix", required_argument, NULL, OPT_NET4_PREFIX },
+	{ "net6-prefix", required_argument, NULL, OPT_NET6_PREFIX },
+	{ "banner", required_argument, NULL, 'B' },
+	{ "print-port", no_argument, NULL, '1' },
+	{ "backlog", required_argument, NULL, 'b' },
+	{ "delay", no_argument, NULL, 'd' },
+	{ "no-delay", no_argument, NULL, 'D' },
+	{ "ip-options", no_argument, NULL, 'o' },
+	{ "no-ip-options", no_argument, NULL, 'O' },
+	{ "local-name", required_argument, NULL, 'l' },
+	{ "gid", required_argument, NULL, 'g' },
+	{ "uid", required_argument, NULL, 'u' },
+	{ "uid-from-env", no_argument, NULL, 'U' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "errors", no_argument, NULL, 'Q' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "rules-cdb", required_argument, NULL, 'x' },
+	{ "rules-missing-ok", no_argument, NULL, 'X' },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "lookup-host", no_argument, NULL, 'h' },
+	{ "no-lookup-host", no_argument, NULL, 'H' },
+	{ "paranoid", no_argument, NULL, 'p' },
+	{ "no-paranoid", no_argument, NULL, 'P' },
+	{ "ident", no_argument, NULL, 'r' },
+	{ "no-ident", no_argument, NULL, 'R' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The option as the user wrote it, for messages: "-c" or "--backlog". */
+static char optname[64];
+
+static void
+name_option(int c, int longindex)
+{
+	if (longindex >= 0) {
+		strcpy(optname, "--");
+		strncat(optname, longopts[longindex].name,
+		    sizeof optname - 3);
+	} else {
+		optname[0] = '-';
+		optname[1] = (char)c;
+		optname[2] = '\0';
+	}
+}
+
+static void
+usage_error(const char *s, ...)
+{
+	struct log_line l;
+	va_list ap;
+
+	log_start(&l, "usage: ");
+	va_start(ap, s);
+	for (; s; s = va_arg(ap, const char *))
+		log_str(&l, s);
+	va_end(ap);
+	log_flush(&l);
+	_exit(100);
+}
+
+static unsigned long
+number(const char *arg, unsigned long min, unsigned long max)
+{
+	unsigned long n;
+	char lo[24], hi[24];
+
+	if (parse_uint(arg, min, max, &n) == 0)
+		return n;
+	snprintf(lo, sizeof lo, "%lu", min);
+	snprintf(hi, sizeof hi, "%lu", max);
+	usage_error("option ", optname, ": '", arg,
+	    "' is not a number from ", lo, " to ", hi, NULL);
+	return 0;
+}
+
+/* "n[:msg]" of -C and -N. */
+static void
+limit_arg(struct limit *lim, const char *arg)
+{
+	char *copy = strdup(arg), *colon;
+	long len;
+
+	if (!copy)
+		log_fatal(111, "out of memory", NULL);
+	colon = strchr(copy, ':');
+	if (colon)
+		*colon = '\0';
+	lim->max = number(copy, 1, MAX_CONNS);
+	lim->on = 1;
+	lim->msg = "";
+	lim->msg_len = 0;
+	if (colon) {
+		len = parse_escapes(colon + 1, colon + 1);
+		if (len < 0)
+			usage_error("option ", optname, ": bad escape in '",
+			    arg, "' (only \\r, \\n and \\\\)", NULL);
+		lim->msg = colon + 1;
+		lim->msg_len = (size_t)len;
+	}
+}
+
+/* A variable of the tcpserver limits patch, from the environment:
+ * MAXCONNIP or MAXCONNC. */
+static void
+limit_env(struct limit *lim, const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v)
+		return;
+	if (parse_uint(v, 0, MAX_CONNS, &lim->max) != 0)
+		usage_error("environment: ", name, "='", v,
+		    "' is not a number from 0 to 1000000", NULL);
+	lim->on = 1;
+}
+
+static uid_t
+user_arg(const char *arg, gid_t *gid, int *have_gid)
+{
+	unsigned long n;
+	struct passwd *pw;
+
+	if (parse_uint(arg, 0, (uid_t)-2, &n) == 0)
+		return (uid_t)n;
+	errno = 0;
+	pw = getpwnam(arg);
+	if (!pw)
+		usage_error("option ", optname, ": unknown user '", arg, "'",
+		    NULL);
+	/* A user given by name brings its primary group, unless -g says
+	 * otherwise, so that -u alone never leaves the server in root's
+	 * group. */
+	*gid = pw->pw_gid;
+	*have_gid = 1;
+	return pw->pw_uid;
+}
+
+static gid_t
+group_arg(const char *arg)
+{
+	unsigned long n;
+	struct group *gr;
+
+	if (parse_uint(arg, 0, (gid_t)-2, &n) == 0)
+		return (gid_t)n;
+	gr = getgrnam(arg);
+	if (!gr)
+		usage_error("option ", optname, ": unknown group '", arg, "'",
+		    NULL);
+	return gr->gr_gid;
+}
+
+/* Descriptors 0, 1 and 2 must be open, so that no socket of ours can land
+ * on them and be mistaken for the child's stdin, stdout or stderr. */
+static void
+open_std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	int c, longindex, user_gid = 0;
+	gid_t pw_gid = 0;
+	const char *diemsg;
+
+	open_std_fds();
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_conns = 40;
+	cfg.per_client.max = 10;
+	cfg.per_client.on = 1;
+	cfg.per_client.msg = "";
+	cfg.per_net.msg = "";
+	cfg.v4_client_bits = 32;
+	cfg.v6_client_bits = 64;
+	cfg.v4_net_bits = 24;
+	cfg.v6_net_bits = 48;
+	cfg.backlog = 128;
+
+	opterr = 0;
+	/* '+': options end at the first operand, so the program's own
+	 * options are never taken for ours. */
+	for (;;) {
+		longindex = -1;
+		c = getopt_long(argc, argv,
+		    "+c:C:N:B:1b:dDoOl:g:u:UvQqx:XhHpPrRt:", longopts,
+		    &longindex);
+		if (c == -1)
+			break;
+		name_option(c, longindex);
+		switch (c) {
+		case 'c': cfg.max_conns = number(optarg, 1, MAX_CONNS); break;
+		case 'C': limit_arg(&cfg.per_client, optarg); break;
+		case 'N': limit_arg(&cfg.per_net, optarg); break;
+		case OPT_IP4_PREFIX:
+			cfg.v4_client_bits = (unsigned)number(optarg, 1, 32);
+			break;
+		case OPT_IP6_PREFIX:
+			cfg.v6_client_bits = (unsigned)number(optarg, 1, 128);
+			break;
+		case OPT_NET4_PREFIX:
+			cfg.v4_net_bits = (unsigned)number(optarg, 1, 32);
+			break;
+		case OPT_NET6_PREFIX:
+			cfg.v6_net_bits = (unsigned)number(optarg, 1, 128);
+			break;
+		case 'B':
+			cfg.banner = optarg;
+			cfg.banner_len = strlen(optarg);
+			break;
+		case '1': cfg.print_port = 1; break;
+		case 'b': cfg.backlog = number(optarg, 1, 65535); break;
+		case 'd': cfg.nodelay = 0; break;
+		case 'D': cfg.nodelay = 1; break;
+		case 'o': cfg.keep_ip_options = 1; break;
+		case 'O': cfg.keep_ip_options = 0; break;
+		case 'l': cfg.local_name = optarg; break;
+		case 'g':
+			cfg.gid = group_arg(optarg);
+			cfg.set_gid = 1;
+			break;
+		case 'u':
+			cfg.uid = user_arg(optarg, &pw_gid, &user_gid);
+			cfg.set_uid = 1;
+			break;
+		case 'U': {
+			const char *u = getenv("UID"), *g = getenv("GID");
+			unsigned long n;
+			if (!u || parse_uint(u, 0, (uid_t)-2, &n) != 0)
+				usage_error("option -U: $UID is not set to a "
+				    "number", NULL);
+			cfg.uid = (uid_t)n;
+			if (!g || parse_uint(g, 0, (gid_t)-2, &n) != 0)
+				usage_error("option -U: $GID is not set to a "
+				    "number", NULL);
+			cfg.gid = (gid_t)n;
+			cfg.set_uid = cfg.set_gid = 1;
+			break;
+		}
+		case 'v': log_level = LOG_VERBOSE; break;
+		case 'Q': log_level = LOG_ERRORS; break;
+		case 'q': log_level = LOG_QUIET; break;
+		case 'x': case 'X': case OPT_RULES: case 'h': case 'H':
+		case 'p': case 'P': case 'r': case 'R': case 't':
+			usage_error("option ", optname,
+			    " is not supported yet", NULL);
+			break;
+		case OPT_HELP:
+			if (write(1, usage_text, sizeof usage_text - 1) < 0)
+				_exit(111);
+			_exit(0);
+		case OPT_VERSION:
+			if (write(1, "tcpwarden " VERSION "\n",
+			    sizeof "tcpwarden " VERSION "\n" - 1) < 0)
+				_exit(111);
+			_exit(0);
+		default: {
+			char bad[2] = { (char)optopt, '\0' };
+			if (optopt == 0)
+				usage_error("unknown option ",
+				    argv[optind - 1], NULL);
+			if (strchr("cCNBblgut", optopt))
+				usage_error("option -", bad,
+				    " needs an argument", NULL);
+			usage_error("unknown option -", bad, NULL);
+		}
+		}
+	}
+	if (cfg.set_uid && user_gid && !cfg.set_gid) {
+		cfg.gid = pw_gid;
+		cfg.set_gid = 1;
+	}
+
+	if (argc - optind < 3)
+		usage_error(argc - optind == 0 ? "missing host" :
+		    argc - optind == 1 ? "missing port" : "missing program",
+		    " (tcpwarden [options] host port program [arg ...])",
+		    NULL);
+	cfg.host = argv[optind];
+	cfg.port = argv[optind + 1];
+	cfg.argv = argv + optind + 2;
+
+	/* The limits patch's variables override the options (SPEC 3). */
+	optname[0] = '\0';
+	limit_env(&cfg.per_client, "MAXCONNIP");
+	limit_env(&cfg.per_net, "MAXCONNC");
+	if ((diemsg = getenv("DIEMSG")) != NULL) {
+		size_t n = strlen(diemsg);
+		char *m = malloc(n + 3);
+		if (!m)
+			log_fatal(111, "out of memory", NULL);
+		memcpy(m, diemsg, n);
+		memcpy(m + n, "\r\n", 3);
+		cfg.per_client.msg = cfg.per_net.msg = m;
+		cfg.per_client.msg_len = cfg.per_net.msg_len = n + 2;
+	}
+
+	server_run(&cfg);
+	return 111;
+}

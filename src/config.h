@@ -1,0 +1,43 @@
+/*
+ * config: everything the command line and tcpwarden's environment decide,
+ * read once by main and then only read by the server.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A concurrency limit with its refusal message. */
+struct limit {
+	unsigned long max;     /* at most this many; 0 rejects all (MAXCONN*) */
+	int on;                /* whether the limit is in force at all */
+	const char *msg;       /* written to a refused client, may be empty */
+	size_t msg_len;
+};
+
+struct config {
+	const char *host;          /* as given */
+	const char *port;          /* as given */
+	char **argv;               /* program and its arguments */
+
+	unsigned long max_conns;   /* -c */
+	struct limit per_client;   /* -C, MAXCONNIP */
+	struct limit per_net;      /* -N, MAXCONNC */
+	unsigned v4_client_bits, v6_client_bits;  /* --ip4/6-prefix */
+	unsigned v4_net_bits, v6_net_bits;        /* --net4/6-prefix */
+
+	int print_port;            /* -1 */
+	unsigned long backlog;     /* -b */
+	const char *banner;        /* -B, or NULL */
+	size_t banner_len;
+	int nodelay;               /* -D */
+	int keep_ip_options;       /* -o */
+	const char *local_name;    /* -l, or NULL */
+
+	int set_uid, set_gid;      /* -u, -g, -U */
+	uid_t uid;
+	gid_t gid;
+};
+
+#endif

@@ -1,0 +1,514 @@
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "env.h"
+#include "listener.h"
+#include "log.h"
+#include "sig.h"
+#include "spawn.h"
+#include "table.h"
+
+/* Connections taken from the backlog per wake-up, before the loop looks
+ * at signals again: enough to empty a burst, few enough that reaping and
+ * SIGTERM never wait long. */
+#define ACCEPT_BURST 64
+
+/* How long to stop accepting after the system ran out of descriptors or
+ * memory, so a full backlog cannot make the loop spin. */
+#define PAUSE_NS 100000000L
+
+static const struct config *cfg;
+static int lfd = -1;
+static struct addr bound;          /* the listening address */
+static int bound_wildcard;         /* so each connection's local address
+                                    * must be asked of the socket */
+static struct table table;
+static unsigned long client_limit; /* -C or MAXCONNIP, capped at -c */
+static int paused;                 /* accepting stopped until resume_at */
+static struct timespec resume_at;
+
+/* The rest of a banner that did not fit the socket at once, written by
+ * a forked child before exec (spawn.h). */
+struct banner_rest {
+	const char *p;
+	size_t len;
+};
+
+static void
+log_status(void)
+{
+	struct log_line l;
+
+	if (log_level < LOG_VERBOSE)
+		return;
+	log_start(&l, "status: ");
+	log_uint(&l, table.used);
+	log_str(&l, "/");
+	log_uint(&l, cfg->max_conns);
+	log_flush(&l);
+}
+
+/* Refuse a connection over a limit: the message if the socket takes it
+ * at once (never wait on a client that does not read), close, and log. */
+static void
+refuse(int fd, const struct addr *remote, const char *why,
+    unsigned long count, unsigned long max, const struct limit *lim)
+{
+	struct log_line l;
+
+	if (lim->msg_len > 0 && send(fd, lim->msg, lim->msg_len,
+	    MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* Nothing to do: the client is refused either way. */
+	}
+	close(fd);
+	if (log_level < LOG_VERBOSE)
+		return;
+	log_start(&l, "deny ");
+	log_addr_port(&l, remote);
+	log_str(&l, " ");
+	log_str(&l, why);
+	log_str(&l, " ");
+	log_uint(&l, count);
+	log_str(&l, "/");
+	log_uint(&l, max);
+	log_flush(&l);
+}
+
+static int
+write_banner_rest(void *ctx)
+{
+	struct banner_rest *b = ctx;
+
+	while (b->len > 0) {
+		ssize_t n = write(1, b->p, b->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 111;
+		b->p += n;
+		b->len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+log_started(pid_t pid, const struct addr *local, const struct addr *remote)
+{
+	struct log_line l;
+
+	log_start(&l, "pid ");
+	log_uint(&l, (unsigned long)pid);
+	log_str(&l, " from ");
+	log_addr(&l, remote);
+	log_flush(&l);
+
+	/* ok PID LOCALHOST:LOCALIP:LOCALPORT REMOTEHOST:REMOTEIP:INFO:PORT */
+	log_start(&l, "ok ");
+	log_uint(&l, (unsigned long)pid);
+	log_str(&l, " ");
+	if (cfg->local_name)
+		log_str(&l, cfg->local_name);
+	log_str(&l, ":");
+	log_addr_port(&l, local);
+	log_str(&l, " :");
+	log_addr(&l, remote);
+	log_str(&l, "::");
+	log_uint(&l, remote->port);
+	log_flush(&l);
+}
+
+/* One accepted connection, decided and handed on in the parent. */
+static void
+serve(int fd, const struct sockaddr_storage *ss)
+{
+	struct addr remote, local;
+	struct addr_key client, net;
+	struct banner_rest rest = { NULL, 0 };
+	struct spawn_req req;
+	struct env_conn ec;
+	uint32_t count, client_count;
+	pid_t pid;
+
+	if (addr_from_sockaddr(&remote, (const struct sockaddr *)ss) != 0) {
+		close(fd);
+		return;
+	}
+
+	/* Limits first, before any fork, so a flood from one client costs
+	 * an accept and a close, never a process. */
+	addr_key(&client, &remote, cfg->v4_client_bits, cfg->v6_client_bits);
+	client_count = table_client_count(&table, &client);
+	if (client_count >= client_limit) {
+		refuse(fd, &remote, "per-client", client_count, client_limit,
+		    &cfg->per_client);
+		return;
+	}
+	if (cfg->per_net.on) {
+		addr_key(&net, &remote, cfg->v4_net_bits, cfg->v6_net_bits);
+		count = table_net_count(&table, &net);
+		if (count >= cfg->per_net.max) {
+			refuse(fd, &remote, "per-net", count,
+			    cfg->per_net.max, &cfg->per_net);
+			return;
+		}
+	}
+
+	local = bound;
+	if (bound_wildcard) {
+		struct sockaddr_storage ls;
+		socklen_t len = sizeof ls;
+		if (getsockname(fd, (struct sockaddr *)&ls, &len) == 0)
+			addr_from_sockaddr(&local, (struct sockaddr *)&ls);
+	}
+	if (cfg->nodelay) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
+	if (!cfg->keep_ip_options && ss->ss_family == AF_INET) {
+		/* -O: drop any IP options (source routes) the client sent,
+		 * so replies cannot be steered by them. */
+		setsockopt(fd, IPPROTO_IP, IP_OPTIONS, NULL, 0);
+	}
+	if (cfg->banner_len > 0) {
+		ssize_t n = send(fd, cfg->banner, cfg->banner_len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			n = 0;
+		rest.p = cfg->banner + n;
+		rest.len = cfg->banner_len - (size_t)n;
+	}
+
+	memset(&ec, 0, sizeof ec);
+	ec.local = &local;
+	ec.remote = &remote;
+	ec.concurrency = client_count + 1;
+	memset(&req, 0, sizeof req);
+	req.fd = fd;
+	req.argv = cfg->argv;
+	req.envp = env_build(&ec);
+	if (rest.len > 0) {
+		req.prep = write_banner_rest;
+		req.ctx = &rest;
+	}
+
+	/* SIGCHLD is blocked here, as everywhere outside the wait, so even a
+	 * child that exits at once is reaped only after table_add below. */
+	pid = spawn_start(&req);
+	close(fd);
+	if (pid < 0)
+		return;   /* logged by spawn; the table is as it was */
+	table_add(&table, pid, &client, cfg->per_net.on ? &net : NULL);
+
+	if (log_level >= LOG_VERBOSE) {
+		log_started(pid, &local, &remote);
+		log_status();
+	}
+}
+
+static void
+pause_accepting(const char *why)
+{
+	log_warning("unable to accept: ", why, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &resume_at);
+	resume_at.tv_nsec += PAUSE_NS;
+	if (resume_at.tv_nsec >= 1000000000L) {
+		resume_at.tv_sec++;
+		resume_at.tv_nsec -= 1000000000L;
+	}
+	paused = 1;
+}
+
+static void
+accept_burst(void)
+{
+	int i;
+
+	for (i = 0; i < ACCEPT_BURST && table.used < cfg->max_conns; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			serve(fd, &ss);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+			return;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* The connection stays in the backlog; try again
+			 * after a pause instead of spinning on it. */
+			pause_accepting(strerror(errno));
+			return;
+		default:
+			/* ECONNABORTED, EPERM from a firewall, EPROTO and the
+			 * like concern one connection only. */
+			break;
+		}
+	}
+}
+
+static void
+reap(void)
+{
+	struct log_line l;
+	pid_t pid;
+	int status;
+
+	/* One SIGCHLD can stand for many children: loop until none is
+	 * left.  SIGCHLD is blocked, so nothing edits the table meanwhile. */
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (table_remove(&table, pid) != 0)
+			continue;
+		if (log_level < LOG_VERBOSE)
+			continue;
+		log_start(&l, "end ");
+		log_uint(&l, (unsigned long)pid);
+		log_str(&l, " status ");
+		log_uint(&l, (unsigned long)(unsigned)status);
+		log_flush(&l);
+		log_status();
+	}
+}
+
+/* Append to a growing dump line; on no memory the line is simply cut. */
+struct dump_line {
+	char *buf;
+	size_t len, cap;
+};
+
+static void
+dump_client(void *ctx, const struct addr_key *k, uint32_t count,
+    const pid_t *pids)
+{
+	struct dump_line *d = ctx;
+	struct log_line l;
+	char key[ADDR_TEXT_MAX];
+	size_t need, n;
+	uint32_t i;
+
+	addr_key_format(k, key);
+	log_start(&l, "client ");
+	log_str(&l, key);
+	log_str(&l, " ");
+	log_uint(&l, count);
+	log_str(&l, "/");
+	log_uint(&l, client_limit);
+	log_str(&l, " pids");
+	/* A client may hold thousands of pids: the line is built here,
+	 * where a long line may cost an allocation, and written in one go. */
+	need = l.len + (size_t)count * 12 + 2;
+	if (need > d->cap) {
+		char *p = realloc(d->buf, need);
+		if (!p) {
+			log_flush(&l);
+			return;
+		}
+		d->buf = p;
+		d->cap = need;
+	}
+	memcpy(d->buf, l.buf, l.len);
+	n = l.len;
+	for (i = 0; i < count; i++) {
+		char digits[12];
+		size_t j = sizeof digits;
+		unsigned long v = (unsigned long)pids[i];
+		do {
+			digits[--j] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		d->buf[n++] = ' ';
+		memcpy(d->buf + n, digits + j, sizeof digits - j);
+		n += sizeof digits - j;
+	}
+	d->buf[n++] = '\n';
+	if (write(2, d->buf, n) < 0)
+		return;
+}
+
+/* SIGUSR1: the table, whatever the verbosity. */
+static void
+dump_state(void)
+{
+	struct dump_line d = { NULL, 0, 0 };
+	struct log_line l;
+
+	log_start(&l, "state: ");
+	log_uint(&l, table.used);
+	log_str(&l, "/");
+	log_uint(&l, cfg->max_conns);
+	log_str(&l, " clients ");
+	log_uint(&l, table.clients.used);
+	log_flush(&l);
+	if (table_each_client(&table, dump_client, &d) != 0)
+		log_warning("state: no memory to list the clients", NULL);
+	free(d.buf);
+}
+
+static void
+drop_privileges(void)
+{
+	if (cfg->set_gid) {
+		if (setgroups(1, &cfg->gid) != 0)
+			log_fatal(111, "unable to set groups: ",
+			    strerror(errno), NULL);
+		if (setgid(cfg->gid) != 0)
+			log_fatal(111, "unable to set gid: ", strerror(errno),
+			    NULL);
+	}
+	if (cfg->set_uid) {
+		/* Without -g, the supplementary groups still go: they
+		 * belong to the user we are ceasing to be. */
+		if (!cfg->set_gid) {
+			gid_t g = getgid();
+			if (setgroups(1, &g) != 0)
+				log_fatal(111, "unable to set groups: ",
+				    strerror(errno), NULL);
+		}
+		if (setuid(cfg->uid) != 0)
+			log_fatal(111, "unable to set uid: ", strerror(errno),
+			    NULL);
+		/* A drop that could be undone is no drop. */
+		if (cfg->uid != 0 && setuid(0) == 0)
+			log_fatal(111, "uid change is not permanent", NULL);
+	}
+}
+
+static void
+print_port(void)
+{
+	char line[8];
+	size_t i = sizeof line;
+	unsigned p = bound.port;
+	int null;
+
+	line[--i] = '\n';
+	do {
+		line[--i] = (char)('0' + p % 10);
+		p /= 10;
+	} while (p);
+	if (write(1, line + i, sizeof line - i) < 0)
+		log_fatal(111, "unable to print the port: ", strerror(errno),
+		    NULL);
+	/* Whoever reads the port waits for EOF or a line; give them EOF,
+	 * and keep fd 1 open so no later descriptor lands on it. */
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null < 0 || dup2(null, 1) < 0)
+		log_fatal(111, "unable to open /dev/null: ", strerror(errno),
+		    NULL);
+	close(null);
+}
+
+/* Remaining time until resume_at, or NULL when not paused. */
+static const struct timespec *
+pause_timeout(struct timespec *left)
+{
+	struct timespec now;
+
+	if (!paused)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left->tv_sec = resume_at.tv_sec - now.tv_sec;
+	left->tv_nsec = resume_at.tv_nsec - now.tv_nsec;
+	if (left->tv_nsec < 0) {
+		left->tv_sec--;
+		left->tv_nsec += 1000000000L;
+	}
+	if (left->tv_sec < 0) {
+		paused = 0;
+		return NULL;
+	}
+	return left;
+}
+
+void
+server_run(const struct config *c)
+{
+	uint32_t seed;
+
+	cfg = c;
+	client_limit = cfg->per_client.max < cfg->max_conns ?
+	    cfg->per_client.max : cfg->max_conns;
+
+	sig_init();
+	lfd = listener_open(cfg->host, cfg->port, cfg->backlog, &bound,
+	    &bound_wildcard);
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+		seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	if (table_init(&table, (uint32_t)cfg->max_conns, cfg->per_net.on,
+	    seed) != 0 || env_init(cfg->local_name, 0) != 0)
+		log_fatal(111, "out of memory", NULL);
+	if (cfg->print_port)
+		print_port();
+	drop_privileges();
+	log_status();
+
+	for (;;) {
+		struct pollfd p;
+		struct timespec left;
+		const struct timespec *timeout;
+
+		if (sig_got_child) {
+			sig_got_child = 0;
+			reap();
+		}
+		if (sig_got_term) {
+			/* Children keep running, as with tcpserver. */
+			close(lfd);
+			_exit(0);
+		}
+		if (sig_got_hup) {
+			sig_got_hup = 0;
+			if (log_level >= LOG_VERBOSE) {
+				struct log_line l;
+				log_start(&l, "sighup: no rules to reload");
+				log_flush(&l);
+			}
+		}
+		if (sig_got_usr1) {
+			sig_got_usr1 = 0;
+			dump_state();
+		}
+
+		timeout = pause_timeout(&left);
+		/* At the total limit, or paused, the listening socket is not
+		 * watched: new connections wait in the kernel's backlog. */
+		p.fd = table.used < cfg->max_conns && !paused ? lfd : -1;
+		p.events = POLLIN;
+		p.revents = 0;
+		/* The one wait, and the only place the handled signals get
+		 * in: ppoll unblocks them atomically, so a signal that came
+		 * before it is not lost, and none arrives anywhere else. */
+		if (ppoll(&p, 1, timeout, sig_wait_mask()) < 0) {
+			if (errno != EINTR)
+				log_fatal(111, "unable to poll: ",
+				    strerror(errno), NULL);
+			continue;
+		}
+		if (p.revents & POLLIN)
+			accept_burst();
+	}
+}

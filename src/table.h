@@ -1,0 +1,88 @@
+/*
+ * table: which child serves which client.  pid -> slot, client -> count,
+ * network -> count, and the total.  Everything is sized once by table_init
+ * from -c; add, remove and the count look-ups cost O(1) on average (hashes
+ * with linear probing) and allocate nothing.
+ *
+ * The rule that keeps it exact: SIGCHLD is blocked whenever the table is
+ * edited, and from before a child is created until its pid is added, so
+ * the reaper can never see a pid that is not in the table yet, nor run in
+ * the middle of an edit.  The server keeps SIGCHLD blocked everywhere but
+ * inside its one wait (see server.c); built with -DTABLE_CHECK_SIGMASK,
+ * every edit checks the rule and aborts if it is broken.
+ */
+#ifndef TABLE_H
+#define TABLE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+
+#define TABLE_NONE UINT32_MAX
+
+/* One live child. */
+struct table_slot {
+	pid_t pid;
+	uint32_t client;   /* index of its client group */
+	uint32_t net;      /* index of its network group, or TABLE_NONE */
+};
+
+/* A client or a network with at least one live child.  A free entry
+ * keeps the next free index where the key was, to save the space. */
+struct table_group {
+	union {
+		struct addr_key key;
+		uint32_t next_free;
+	} u;
+	uint32_t count;   /* live children of this group; 0 when free */
+};
+
+/* An open-addressed index of groups by key. */
+struct table_groups {
+	struct table_group *pool;
+	uint32_t *index;        /* pool indexes, TABLE_NONE where empty */
+	uint32_t mask;          /* index size - 1 (a power of two) */
+	uint32_t free_head;     /* first free pool entry, TABLE_NONE if none */
+	uint32_t used;          /* groups with count > 0 */
+};
+
+struct table {
+	uint32_t max;            /* -c: the most live children */
+	uint32_t used;           /* live children now */
+	uint32_t seed;           /* hash seed, random per run */
+	struct table_slot *slots;/* slots[0 .. used-1] are live, dense */
+	uint32_t *pid_index;     /* slot indexes by pid hash */
+	uint32_t pid_mask;
+	struct table_groups clients;
+	struct table_groups nets;   /* unused (no pool) without network limits */
+};
+
+/* Allocate for max children; track networks too when with_nets.
+ * Returns 0, or -1 when memory is short. */
+int table_init(struct table *t, uint32_t max, int with_nets, uint32_t seed);
+void table_free(struct table *t);
+
+/* Live children of this client or network (0 if none). */
+uint32_t table_client_count(const struct table *t, const struct addr_key *k);
+uint32_t table_net_count(const struct table *t, const struct addr_key *k);
+
+/* Record a new child.  net is NULL without network limits.  The caller
+ * has checked that used < max.  Returns the client's count, this child
+ * included. */
+uint32_t table_add(struct table *t, pid_t pid, const struct addr_key *client,
+    const struct addr_key *net);
+
+/* Forget a child.  Returns 0, or -1 if pid is not in the table (a child
+ * the table never held, such as a failed spawn glibc reaped itself). */
+int table_remove(struct table *t, pid_t pid);
+
+/* Call fn for every live client, with its pids, in no set order.  Meant
+ * for the state dump: it allocates scratch space, and returns -1 (having
+ * called nothing) when it cannot. */
+int table_each_client(const struct table *t,
+    void (*fn)(void *ctx, const struct addr_key *k, uint32_t count,
+        const pid_t *pids),
+    void *ctx);
+
+#endif
