@@ -14,15 +14,17 @@ DESTDIR =
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
-SRCS = src/addr.c src/env.c src/listener.c src/log.c src/parse.c \
-       src/server.c src/sig.c src/spawn.c src/table.c
+SRCS = src/access.c src/addr.c src/cdb.c src/env.c src/listener.c \
+       src/log.c src/lookup.c src/parse.c src/rules.c src/server.c \
+       src/sig.c src/spawn.c src/table.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)
 HDRS = $(wildcard src/*.h)
 
 all: tcpwarden
 
+# Replaced by rename, so a running tcpwarden never blocks the build.
 tcpwarden: $(BUILD)/tcpwarden
-	cp $(BUILD)/tcpwarden $@
+	cp $(BUILD)/tcpwarden $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/tcpwarden: cmd/tcpwarden.c $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ cmd/tcpwarden.c $(OBJS)
@@ -32,7 +34,7 @@ $(BUILD)/%.o: src/%.c $(HDRS)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Test helpers, built with the normal flags.
-HELPERS = $(BUILD)/helpers/childstate
+HELPERS = $(BUILD)/helpers/childstate $(BUILD)/helpers/tcpclient
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(BUILD)/helpers
 	$(CC) $(CFLAGS) -o $@ $<

@@ -39,6 +39,13 @@ static const char usage_text[] =
 "  -o, --ip-options / -O, --no-ip-options  keep / drop IP options (drop)\n"
 "  -l, --local-name=NAME       set TCPLOCALHOST to NAME\n"
 "  -g, --gid=GID  -u, --uid=UID  -U, --uid-from-env  drop privileges\n"
+"  -x, --rules-cdb=FILE        access rules from a tcprules cdb\n"
+"  -X, --rules-missing-ok      with -x: a missing file allows all\n"
+"      --rules=FILE            access rules in tcprules' text syntax\n"
+"  -h, --lookup-host / -H, --no-lookup-host  TCPREMOTEHOST by DNS (-H)\n"
+"  -p, --paranoid / -P, --no-paranoid  check the name maps back (-P)\n"
+"  -r, --ident / -R, --no-ident  TCPREMOTEINFO by ident (-R)\n"
+"  -t, --timeout=SEC           time for each look-up (26)\n"
 "  -v, --verbose / -Q, --errors / -q, --quiet  what to log (errors)\n"
 "      --help, --version\n"
 "See tcpwarden(1).\n";
@@ -242,6 +249,7 @@ main(int argc, char **argv)
 	cfg.v4_net_bits = 24;
 	cfg.v6_net_bits = 48;
 	cfg.backlog = 128;
+	cfg.timeout = 26;
 
 	opterr = 0;
 	/* '+': options end at the first operand, so the program's own
@@ -306,11 +314,16 @@ main(int argc, char **argv)
 		case 'v': log_level = LOG_VERBOSE; break;
 		case 'Q': log_level = LOG_ERRORS; break;
 		case 'q': log_level = LOG_QUIET; break;
-		case 'x': case 'X': case OPT_RULES: case 'h': case 'H':
-		case 'p': case 'P': case 'r': case 'R': case 't':
-			usage_error("option ", optname,
-			    " is not supported yet", NULL);
-			break;
+		case 'x': cfg.rules_cdb = optarg; break;
+		case 'X': cfg.rules_missing_ok = 1; break;
+		case OPT_RULES: cfg.rules_text = optarg; break;
+		case 'h': cfg.lookup_host = 1; break;
+		case 'H': cfg.lookup_host = 0; break;
+		case 'p': cfg.paranoid = 1; break;
+		case 'P': cfg.paranoid = 0; break;
+		case 'r': cfg.ident = 1; break;
+		case 'R': cfg.ident = 0; break;
+		case 't': cfg.timeout = number(optarg, 1, 3600); break;
 		case OPT_HELP:
 			if (write(1, usage_text, sizeof usage_text - 1) < 0)
 				_exit(111);
@@ -342,6 +355,11 @@ main(int argc, char **argv)
 		    argc - optind == 1 ? "missing port" : "missing program",
 		    " (tcpwarden [options] host port program [arg ...])",
 		    NULL);
+	if (cfg.rules_cdb && cfg.rules_text)
+		usage_error("-x and --rules exclude each other: one rules "
+		    "file at a time", NULL);
+	if (cfg.rules_missing_ok && !cfg.rules_cdb)
+		usage_error("option -X goes with -x", NULL);
 	cfg.host = argv[optind];
 	cfg.port = argv[optind + 1];
 	cfg.argv = argv + optind + 2;

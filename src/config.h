@@ -35,6 +35,14 @@ struct config {
 	int keep_ip_options;       /* -o */
 	const char *local_name;    /* -l, or NULL */
 
+	const char *rules_cdb;     /* -x, or NULL */
+	int rules_missing_ok;      /* -X */
+	const char *rules_text;    /* --rules, or NULL */
+	int lookup_host;           /* -h */
+	int paranoid;              /* -p */
+	int ident;                 /* -r */
+	unsigned long timeout;     /* -t, seconds for each look-up */
+
 	int set_uid, set_gid;      /* -u, -g, -U */
 	uid_t uid;
 	gid_t gid;

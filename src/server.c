@@ -16,10 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "addr.h"
 #include "env.h"
 #include "listener.h"
 #include "log.h"
+#include "lookup.h"
+#include "rules.h"
 #include "sig.h"
 #include "spawn.h"
 #include "table.h"
@@ -40,14 +43,21 @@ static int bound_wildcard;         /* so each connection's local address
                                     * must be asked of the socket */
 static struct table table;
 static unsigned long client_limit; /* -C or MAXCONNIP, capped at -c */
+static int count_nets;             /* -N, MAXCONNC, or rules that may
+                                    * set MAXCONNC */
 static int paused;                 /* accepting stopped until resume_at */
 static struct timespec resume_at;
 
-/* The rest of a banner that did not fit the socket at once, written by
- * a forked child before exec (spawn.h). */
-struct banner_rest {
-	const char *p;
-	size_t len;
+/* What a forked child must do before exec (spawn.h): the rest of a
+ * banner that did not fit the socket at once, and the look-ups of -h and
+ * -r with whatever the rules could not decide without them. */
+struct child_work {
+	const char *banner;            /* banner bytes still to write */
+	size_t banner_len;
+	const struct addr *local, *remote;
+	uint32_t client_count;         /* the client's children before it */
+	uint32_t net_count;            /* the network's, where counted */
+	struct access_result access;   /* ALLOW (decided) or LATER */
 };
 
 static void
@@ -68,12 +78,11 @@ log_status(void)
  * at once (never wait on a client that does not read), close, and log. */
 static void
 refuse(int fd, const struct addr *remote, const char *why,
-    unsigned long count, unsigned long max, const struct limit *lim)
+    unsigned long count, unsigned long max, const char *msg, size_t len)
 {
 	struct log_line l;
 
-	if (lim->msg_len > 0 && send(fd, lim->msg, lim->msg_len,
-	    MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+	if (len > 0 && send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		/* Nothing to do: the client is refused either way. */
 	}
 	close(fd);
@@ -90,34 +99,29 @@ refuse(int fd, const struct addr *remote, const char *why,
 	log_flush(&l);
 }
 
-static int
-write_banner_rest(void *ctx)
-{
-	struct banner_rest *b = ctx;
-
-	while (b->len > 0) {
-		ssize_t n = write(1, b->p, b->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 111;
-		b->p += n;
-		b->len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void
-log_started(pid_t pid, const struct addr *local, const struct addr *remote)
+log_deny_rule(const struct addr *remote, const char *key)
 {
 	struct log_line l;
 
-	log_start(&l, "pid ");
-	log_uint(&l, (unsigned long)pid);
-	log_str(&l, " from ");
-	log_addr(&l, remote);
+	if (log_level < LOG_VERBOSE)
+		return;
+	log_start(&l, "deny ");
+	log_addr_port(&l, remote);
+	log_str(&l, " rule ");
+	/* The default rule has an empty address; say so. */
+	log_str(&l, key && *key ? key : "default");
 	log_flush(&l);
+}
 
+static void
+log_ok(pid_t pid, const struct addr *local, const struct addr *remote,
+    const char *host, const char *info)
+{
+	struct log_line l;
+
+	if (log_level < LOG_VERBOSE)
+		return;
 	/* ok PID LOCALHOST:LOCALIP:LOCALPORT REMOTEHOST:REMOTEIP:INFO:PORT */
 	log_start(&l, "ok ");
 	log_uint(&l, (unsigned long)pid);
@@ -126,11 +130,105 @@ log_started(pid_t pid, const struct addr *local, const struct addr *remote)
 		log_str(&l, cfg->local_name);
 	log_str(&l, ":");
 	log_addr_port(&l, local);
-	log_str(&l, " :");
+	log_str(&l, " ");
+	if (host)
+		log_str(&l, host);
+	log_str(&l, ":");
 	log_addr(&l, remote);
-	log_str(&l, "::");
+	log_str(&l, ":");
+	if (info)
+		log_str(&l, info);
+	log_str(&l, ":");
 	log_uint(&l, remote->port);
 	log_flush(&l);
+}
+
+/* The server's own limits, before any rule changes them. */
+static void
+default_limits(struct access_limits *lim)
+{
+	lim->client_max = client_limit;
+	lim->net_on = cfg->per_net.on;
+	lim->net_max = cfg->per_net.max;
+	lim->msg = cfg->per_client.msg;
+	lim->msg_len = cfg->per_client.msg_len;
+	lim->net_msg = cfg->per_net.msg;
+	lim->net_msg_len = cfg->per_net.msg_len;
+}
+
+/* Check the counts against lim; refuse and return -1 if over. */
+static int
+over_limit(int fd, const struct addr *remote, const struct access_limits *lim,
+    uint32_t client_count, uint32_t net_count)
+{
+	if (client_count >= lim->client_max) {
+		refuse(fd, remote, "per-client", client_count,
+		    lim->client_max, lim->msg, lim->msg_len);
+		return -1;
+	}
+	if (lim->net_on && net_count >= lim->net_max) {
+		refuse(fd, remote, "per-net", net_count, lim->net_max,
+		    lim->net_msg, lim->net_msg_len);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the forked child, before exec.  Returns 0 or the exit code. */
+static int
+child_prep(void *ctx, char *const **envp)
+{
+	struct child_work *w = ctx;
+	struct access_result *r = &w->access;
+	char hostbuf[LOOKUP_TEXT_MAX], infobuf[LOOKUP_TEXT_MAX];
+	const char *host = NULL, *info = NULL;
+	struct env_conn ec;
+
+	while (w->banner_len > 0) {
+		ssize_t n = write(1, w->banner, w->banner_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 111;
+		w->banner += n;
+		w->banner_len -= (size_t)n;
+	}
+	if (!cfg->lookup_host && !cfg->ident)
+		return 0;
+	if (cfg->lookup_host && lookup_host(w->remote, cfg->paranoid,
+	    (unsigned)cfg->timeout, hostbuf, sizeof hostbuf))
+		host = hostbuf;
+	if (cfg->ident && lookup_ident(w->local, w->remote,
+	    (unsigned)cfg->timeout, infobuf, sizeof infobuf))
+		info = infobuf;
+	if (r->verdict == ACCESS_LATER) {
+		struct access_limits lim;
+		access_check(w->remote, host, info, 1, r);
+		if (r->verdict == ACCESS_DENY) {
+			log_deny_rule(w->remote, r->key);
+			return 100;
+		}
+		if (r->verdict == ACCESS_DROP)
+			return 111;
+		/* A rule found only now may still lower the limits; this
+		 * child already holds its slot, as tcpserver's would. */
+		default_limits(&lim);
+		access_apply_limits(r, &lim);
+		if (over_limit(1, w->remote, &lim, w->client_count,
+		    w->net_count) != 0)
+			return 100;
+	}
+	log_ok(getpid(), w->local, w->remote, host, info);
+	memset(&ec, 0, sizeof ec);
+	ec.local = w->local;
+	ec.remote = w->remote;
+	ec.concurrency = w->client_count + 1;
+	ec.host = host;
+	ec.info = info;
+	ec.rule = r->data;
+	ec.rule_len = r->len;
+	*envp = env_build(&ec);
+	return 0;
 }
 
 /* One accepted connection, decided and handed on in the parent. */
@@ -139,35 +237,43 @@ serve(int fd, const struct sockaddr_storage *ss)
 {
 	struct addr remote, local;
 	struct addr_key client, net;
-	struct banner_rest rest = { NULL, 0 };
+	struct access_limits lim;
+	struct child_work work;
 	struct spawn_req req;
 	struct env_conn ec;
-	uint32_t count, client_count;
+	struct log_line l;
+	uint32_t client_count, net_count = 0;
+	int lookups = cfg->lookup_host || cfg->ident;
 	pid_t pid;
 
 	if (addr_from_sockaddr(&remote, (const struct sockaddr *)ss) != 0) {
 		close(fd);
 		return;
 	}
+	memset(&work, 0, sizeof work);
 
-	/* Limits first, before any fork, so a flood from one client costs
-	 * an accept and a close, never a process. */
-	addr_key(&client, &remote, cfg->v4_client_bits, cfg->v6_client_bits);
-	client_count = table_client_count(&table, &client);
-	if (client_count >= client_limit) {
-		refuse(fd, &remote, "per-client", client_count, client_limit,
-		    &cfg->per_client);
+	/* Rules and limits first, before any fork, so a flood from one
+	 * client costs an accept and a close, never a process. */
+	access_check(&remote, NULL, NULL, !lookups, &work.access);
+	if (work.access.verdict == ACCESS_DENY) {
+		close(fd);
+		log_deny_rule(&remote, work.access.key);
 		return;
 	}
-	if (cfg->per_net.on) {
-		addr_key(&net, &remote, cfg->v4_net_bits, cfg->v6_net_bits);
-		count = table_net_count(&table, &net);
-		if (count >= cfg->per_net.max) {
-			refuse(fd, &remote, "per-net", count,
-			    cfg->per_net.max, &cfg->per_net);
-			return;
-		}
+	if (work.access.verdict == ACCESS_DROP) {
+		close(fd);
+		return;
 	}
+	default_limits(&lim);
+	access_apply_limits(&work.access, &lim);
+	addr_key(&client, &remote, cfg->v4_client_bits, cfg->v6_client_bits);
+	client_count = table_client_count(&table, &client);
+	if (count_nets) {
+		addr_key(&net, &remote, cfg->v4_net_bits, cfg->v6_net_bits);
+		net_count = table_net_count(&table, &net);
+	}
+	if (over_limit(fd, &remote, &lim, client_count, net_count) != 0)
+		return;
 
 	local = bound;
 	if (bound_wildcard) {
@@ -186,25 +292,33 @@ serve(int fd, const struct sockaddr_storage *ss)
 		setsockopt(fd, IPPROTO_IP, IP_OPTIONS, NULL, 0);
 	}
 	if (cfg->banner_len > 0) {
+		/* Never wait on a client here: what the socket does not
+		 * take at once, the child writes. */
 		ssize_t n = send(fd, cfg->banner, cfg->banner_len,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0)
 			n = 0;
-		rest.p = cfg->banner + n;
-		rest.len = cfg->banner_len - (size_t)n;
+		work.banner = cfg->banner + n;
+		work.banner_len = cfg->banner_len - (size_t)n;
 	}
 
 	memset(&ec, 0, sizeof ec);
 	ec.local = &local;
 	ec.remote = &remote;
 	ec.concurrency = client_count + 1;
+	ec.rule = work.access.data;
+	ec.rule_len = work.access.len;
 	memset(&req, 0, sizeof req);
 	req.fd = fd;
 	req.argv = cfg->argv;
 	req.envp = env_build(&ec);
-	if (rest.len > 0) {
-		req.prep = write_banner_rest;
-		req.ctx = &rest;
+	if (work.banner_len > 0 || lookups) {
+		work.local = &local;
+		work.remote = &remote;
+		work.client_count = client_count;
+		work.net_count = net_count;
+		req.prep = child_prep;
+		req.ctx = &work;
 	}
 
 	/* SIGCHLD is blocked here, as everywhere outside the wait, so even a
@@ -213,12 +327,19 @@ serve(int fd, const struct sockaddr_storage *ss)
 	close(fd);
 	if (pid < 0)
 		return;   /* logged by spawn; the table is as it was */
-	table_add(&table, pid, &client, cfg->per_net.on ? &net : NULL);
+	table_add(&table, pid, &client, count_nets ? &net : NULL);
 
-	if (log_level >= LOG_VERBOSE) {
-		log_started(pid, &local, &remote);
-		log_status();
-	}
+	if (log_level < LOG_VERBOSE)
+		return;
+	log_start(&l, "pid ");
+	log_uint(&l, (unsigned long)pid);
+	log_str(&l, " from ");
+	log_addr(&l, &remote);
+	log_flush(&l);
+	/* With look-ups, the child logs ok (or deny) once it knows. */
+	if (!lookups)
+		log_ok(pid, &local, &remote, NULL, NULL);
+	log_status();
 }
 
 static void
@@ -453,13 +574,16 @@ server_run(const struct config *c)
 	client_limit = cfg->per_client.max < cfg->max_conns ?
 	    cfg->per_client.max : cfg->max_conns;
 
+	access_init(cfg);
+	count_nets = cfg->per_net.on || access_enabled();
 	sig_init();
 	lfd = listener_open(cfg->host, cfg->port, cfg->backlog, &bound,
 	    &bound_wildcard);
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
 		seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
-	if (table_init(&table, (uint32_t)cfg->max_conns, cfg->per_net.on,
-	    seed) != 0 || env_init(cfg->local_name, 0) != 0)
+	if (table_init(&table, (uint32_t)cfg->max_conns, count_nets,
+	    seed) != 0 || env_init(cfg->local_name,
+	    access_enabled() ? RULES_DATA_MAX / 2 : 0) != 0)
 		log_fatal(111, "out of memory", NULL);
 	if (cfg->print_port)
 		print_port();
@@ -482,11 +606,7 @@ server_run(const struct config *c)
 		}
 		if (sig_got_hup) {
 			sig_got_hup = 0;
-			if (log_level >= LOG_VERBOSE) {
-				struct log_line l;
-				log_start(&l, "sighup: no rules to reload");
-				log_flush(&l);
-			}
+			access_reload();
 		}
 		if (sig_got_usr1) {
 			sig_got_usr1 = 0;

@@ -79,6 +79,7 @@ static pid_t
 spawn_fork(const struct spawn_req *r)
 {
 	pid_t pid = fork();
+	char *const *envp = r->envp;
 	int code;
 
 	if (pid < 0)
@@ -89,9 +90,9 @@ spawn_fork(const struct spawn_req *r)
 	if (dup2(r->fd, 0) < 0 || dup2(r->fd, 1) < 0)
 		_exit(111);
 	sig_child_restore();
-	if (r->prep && (code = r->prep(r->ctx)) != 0)
+	if (r->prep && (code = r->prep(r->ctx, &envp)) != 0)
 		_exit(code);
-	execvpe(r->argv[0], r->argv, r->envp);
+	execvpe(r->argv[0], r->argv, envp);
 	log_warning("unable to run ", r->argv[0], ": ", strerror(errno), NULL);
 	_exit(111);
 }

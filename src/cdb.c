@@ -1,0 +1,197 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cdb.h"
+
+/* 256 (position, slot count) pairs of 4 bytes each start every cdb. */
+#define CDB_HEADER 2048
+
+int
+cdb_open(struct cdb *c, const char *path)
+{
+	struct stat st;
+	int fd;
+
+	/* O_NONBLOCK so that a FIFO given by mistake cannot hang the caller;
+	 * it has no effect on reads of a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < CDB_HEADER) {
+		close(fd);
+		errno = S_ISREG(st.st_mode) ? EPROTO : EINVAL;
+		return -1;
+	}
+	c->fd = fd;
+	c->mem = NULL;
+	c->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+void
+cdb_init_mem(struct cdb *c, const unsigned char *mem, size_t size)
+{
+	c->fd = -1;
+	c->mem = mem;
+	c->size = size;
+}
+
+void
+cdb_close(struct cdb *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	c->mem = NULL;
+	c->size = 0;
+}
+
+uint32_t
+cdb_hash(const char *key, size_t keylen)
+{
+	uint32_t h = 5381;
+	size_t i;
+
+	for (i = 0; i < keylen; i++)
+		h = ((h << 5) + h) ^ (unsigned char)key[i];
+	return h;
+}
+
+/* Copy len bytes at pos, which must lie inside the file.  A short pread
+ * means the file shrank since fstat: that is a corrupt file too. */
+static int
+cdb_read(struct cdb *c, uint64_t pos, void *out, size_t len)
+{
+	unsigned char *p = out;
+
+	if (pos > c->size || len > c->size - pos) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (c->fd == -1) {
+		if (len)
+			memcpy(out, c->mem + pos, len);
+		return 0;
+	}
+	while (len > 0) {
+		ssize_t n = pread(c->fd, p, len, (off_t)pos);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EPROTO;
+			return -1;
+		}
+		p += n;
+		pos += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static uint32_t
+cdb_u32(const unsigned char *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	    (uint32_t)b[3] << 24;
+}
+
+/* Whether the len bytes at pos equal key; the range was checked. */
+static int
+cdb_match(struct cdb *c, uint64_t pos, const char *key, size_t len)
+{
+	unsigned char chunk[256];
+
+	if (c->fd == -1)
+		return len == 0 || memcmp(c->mem + pos, key, len) == 0;
+	while (len > 0) {
+		size_t n = len < sizeof chunk ? len : sizeof chunk;
+
+		if (cdb_read(c, pos, chunk, n) == -1)
+			return -1;
+		if (memcmp(chunk, key, n) != 0)
+			return 0;
+		pos += n;
+		key += n;
+		len -= n;
+	}
+	return 1;
+}
+
+int
+cdb_find(struct cdb *c, const char *key, size_t keylen, char *buf,
+    size_t buflen, size_t *datalen)
+{
+	unsigned char b[8];
+	uint32_t h, tpos, nslots, slot, i;
+
+	if (keylen > UINT32_MAX)
+		return 0;
+	h = cdb_hash(key, keylen);
+	if (cdb_read(c, (uint64_t)(h & 255) * 8, b, 8) == -1)
+		return -1;
+	tpos = cdb_u32(b);
+	nslots = cdb_u32(b + 4);
+	if (nslots == 0)
+		return 0;
+	if ((uint64_t)tpos + (uint64_t)nslots * 8 > c->size) {
+		errno = EPROTO;
+		return -1;
+	}
+	slot = (h >> 8) % nslots;
+	/* A table has at least one empty slot when written properly; a
+	 * hostile one may have none, so probe each slot at most once. */
+	for (i = 0; i < nslots; i++) {
+		uint32_t sh, rpos, klen, dlen;
+		int r;
+
+		if (cdb_read(c, (uint64_t)tpos + (uint64_t)slot * 8, b, 8) == -1)
+			return -1;
+		sh = cdb_u32(b);
+		rpos = cdb_u32(b + 4);
+		if (rpos == 0)
+			return 0;
+		if (++slot == nslots)
+			slot = 0;
+		if (sh != h)
+			continue;
+		if (cdb_read(c, rpos, b, 8) == -1)
+			return -1;
+		klen = cdb_u32(b);
+		dlen = cdb_u32(b + 4);
+		if ((uint64_t)rpos + 8 + klen + dlen > c->size) {
+			errno = EPROTO;
+			return -1;
+		}
+		if (klen != keylen)
+			continue;
+		r = cdb_match(c, (uint64_t)rpos + 8, key, keylen);
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			continue;
+		*datalen = dlen;
+		if (dlen > buflen) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (cdb_read(c, (uint64_t)rpos + 8 + klen, buf, dlen) == -1)
+			return -1;
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bats
+# The basic service: environment, log lines, banner, the child's state.
+
+load lib
+
+teardown() { common_teardown; }
+
+@test "the program gets the connection and the UCSPI environment" {
+	start_server 127.0.0.1 0 sh -c 'echo "$PROTO $TCPLOCALIP $TCPLOCALPORT $TCPREMOTEIP $TCPREMOTEPORT $TCPCONCURRENCY"; cat'
+	run sh -c "echo payload | '$CLIENT' 127.0.0.1 $PORT"
+	[ "$status" -eq 0 ]
+	set -- ${lines[0]}
+	[ "$1" = TCP ]
+	[ "$2" = 127.0.0.1 ]
+	[ "$3" = "$PORT" ]
+	[ "$4" = 127.0.0.1 ]
+	[ "$5" -gt 0 ]
+	[ "$6" = 1 ]
+	[ "${lines[1]}" = payload ]
+}
+
+@test "the state dump counts a live child and returns to zero" {
+	start_server -v 127.0.0.1 0 sh -c 'echo ready; cat >/dev/null'
+	coproc HOLD { "$CLIENT" --hold 2 127.0.0.1 "$PORT"; }
+	read -r line <&"${HOLD[0]}"
+	[ "$line" = "held 2" ]
+	run state
+	[[ "${lines[0]}" == "tcpwarden: state: 2/40 clients 1" ]]
+	[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 2/10 pids "[0-9]+" "[0-9]+$ ]]
+	eval "exec ${HOLD[1]}>&-"
+	wait "$HOLD_PID"
+	wait_for eval '[ "$(total)" = 0 ]'
+}

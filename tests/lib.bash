@@ -1,0 +1,89 @@
+# Shared by the bats files: start tcpwarden on port 0 with -1, talk to it,
+# wait for its log lines, stop it by its saved pid.  Every wait is bounded.
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+TCPWARDEN=${TCPWARDEN:-./tcpwarden}
+case $TCPWARDEN in /*) ;; *) TCPWARDEN=$TOP/${TCPWARDEN#./} ;; esac
+H=$TOP/build/helpers
+CLIENT=$H/tcpclient
+CHILDSTATE=$H/childstate
+# The sanitizer build must not stop on leaks at exit (tcpwarden exits with
+# _exit on SIGTERM, leaving its table allocated on purpose).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# start_server ARGS...: run "$TCPWARDEN -1 ARGS..." in the background; set
+# SERVER_PID and PORT.  Its stderr goes to $LOG.
+start_server() {
+	LOG=$BATS_TEST_TMPDIR/log
+	local portfile=$BATS_TEST_TMPDIR/port i
+	: >"$portfile"
+	"$TCPWARDEN" -1 "$@" >"$portfile" 2>"$LOG" &
+	SERVER_PID=$!
+	for i in $(seq 200); do
+		PORT=$(head -n 1 "$portfile")
+		[ -n "$PORT" ] && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "server did not start: $(cat "$LOG")" >&2
+	return 1
+}
+
+stop_server() {
+	[ -n "${SERVER_PID:-}" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_STATUS=$?
+	SERVER_PID=
+}
+
+# wait_for CMD...: retry a command until it succeeds, for up to 10 s.
+wait_for() {
+	local i
+	for i in $(seq 200); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+log_has() { grep -q -- "$1" "$LOG"; }
+# wait_log PATTERN: until the log has a line matching the pattern.
+wait_log() { wait_for log_has "$1"; }
+# log_count PATTERN: how many log lines match.
+log_count() { grep -c -- "$1" "$LOG"; }
+
+# last_state: the last complete state dump in the log (the state line and
+# as many client lines as it announces); fails while it is incomplete.
+last_state() {
+	awk -v want="$1" '
+	/tcpwarden: state: / { n++; if (n == want) { buf = $0 "\n"; need = $NF; got = 0 } ; next }
+	n == want && need > got && /tcpwarden: client / { buf = buf $0 "\n"; got++ }
+	END { if (n >= want && got == need) { printf "%s", buf; exit 0 } exit 1 }
+	' "$LOG"
+}
+
+# state: ask for the state dump and print it once complete.
+state() {
+	local n
+	n=$(( $(grep -c 'tcpwarden: state: ' "$LOG") + 1 ))
+	kill -USR1 "$SERVER_PID"
+	wait_for last_state "$n" >/dev/null || return 1
+	last_state "$n"
+}
+
+# total: the live count from a fresh state dump.
+total() {
+	state | sed -n 's/.*state: \([0-9]*\)\/.*/\1/p' | tail -n 1
+}
+
+# connect [tcpclient options] [HOST]: run the client against $PORT.
+connect() {
+	local host=127.0.0.1
+	"$CLIENT" "$@" "$host" "$PORT"
+}
+
+common_teardown() {
+	stop_server
+}
