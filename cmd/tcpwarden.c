@@ -165,6 +165,37 @@ limit_arg(struct limit *lim, const char *arg)
 	}
 }
 
+/* What getopt refused: arg is the word it stood in, opt the option
+ * (a letter, a long option's value, or 0 when unknown). */
+static void
+bad_option(const char *arg, int opt, int missing)
+{
+	char name[64], letter[3] = { '-', (char)opt, '\0' };
+	size_t n;
+	int i, known = 0;
+
+	if (strncmp(arg, "--", 2) == 0) {
+		n = strcspn(arg, "=");
+		if (n >= sizeof name)
+			n = sizeof name - 1;
+		memcpy(name, arg, n);
+		name[n] = '\0';
+		for (i = 0; longopts[i].name; i++)
+			if (strcmp(longopts[i].name, name + 2) == 0)
+				known = 1;
+		if (missing)
+			usage_error("option ", name, " needs an argument", NULL);
+		if (known)
+			usage_error("option ", name, " takes no argument", NULL);
+		usage_error("unknown option ", name, NULL);
+	}
+	if (missing)
+		usage_error("option ", letter, " needs an argument", NULL);
+	if (opt > 32 && opt < 127)
+		usage_error("unknown option ", letter, NULL);
+	usage_error("unknown option ", arg, NULL);
+}
+
 /* A variable of the tcpserver limits patch, from the environment:
  * MAXCONNIP or MAXCONNC. */
 static void
@@ -186,9 +217,15 @@ user_arg(const char *arg, gid_t *gid, int *have_gid)
 	unsigned long n;
 	struct passwd *pw;
 
-	if (parse_uint(arg, 0, (uid_t)-2, &n) == 0)
+	if (parse_uint(arg, 0, (uid_t)-2, &n) == 0) {
+		/* A number brings its user's group too, if it has one. */
+		pw = getpwuid((uid_t)n);
+		if (pw) {
+			*gid = pw->pw_gid;
+			*have_gid = 1;
+		}
 		return (uid_t)n;
-	errno = 0;
+	}
 	pw = getpwnam(arg);
 	if (!pw)
 		usage_error("option ", optname, ": unknown user '", arg, "'",
@@ -235,7 +272,7 @@ main(int argc, char **argv)
 	struct config cfg;
 	int c, longindex, user_gid = 0;
 	gid_t pw_gid = 0;
-	const char *diemsg;
+	const char *diemsg, *uid_text = "";
 
 	open_std_fds();
 	memset(&cfg, 0, sizeof cfg);
@@ -257,7 +294,7 @@ main(int argc, char **argv)
 	for (;;) {
 		longindex = -1;
 		c = getopt_long(argc, argv,
-		    "+c:C:N:B:1b:dDoOl:g:u:UvQqx:XhHpPrRt:", longopts,
+		    "+:c:C:N:B:1b:dDoOl:g:u:UvQqx:XhHpPrRt:", longopts,
 		    &longindex);
 		if (c == -1)
 			break;
@@ -294,6 +331,7 @@ main(int argc, char **argv)
 			cfg.set_gid = 1;
 			break;
 		case 'u':
+			uid_text = optarg;
 			cfg.uid = user_arg(optarg, &pw_gid, &user_gid);
 			cfg.set_uid = 1;
 			break;
@@ -333,19 +371,19 @@ main(int argc, char **argv)
 			    sizeof "tcpwarden " VERSION "\n" - 1) < 0)
 				_exit(111);
 			_exit(0);
-		default: {
-			char bad[2] = { (char)optopt, '\0' };
-			if (optopt == 0)
-				usage_error("unknown option ",
-				    argv[optind - 1], NULL);
-			if (strchr("cCNBblgut", optopt))
-				usage_error("option -", bad,
-				    " needs an argument", NULL);
-			usage_error("unknown option -", bad, NULL);
-		}
+		case ':':
+			bad_option(argv[optind - 1], optopt, 1);
+			break;
+		default:
+			bad_option(argv[optind - 1], optopt, 0);
 		}
 	}
-	if (cfg.set_uid && user_gid && !cfg.set_gid) {
+	if (cfg.set_uid && !cfg.set_gid) {
+		/* Never run as the new user but root's group. */
+		if (!user_gid)
+			usage_error("option -u: uid ", uid_text, " has no "
+			    "passwd entry to take a group from; give -g",
+			    NULL);
 		cfg.gid = pw_gid;
 		cfg.set_gid = 1;
 	}

@@ -172,6 +172,8 @@ resolve(const struct addr *remote, int paranoid, int out)
 	if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, NULL, 0,
 	    NI_NAMEREQD) != 0)
 		return;
+	/* Too long is refused, not cut: a cut name could end in a suffix that
+	 * a "=.example.com" rule trusts and the real name does not. */
 	n = strlen(host);
 	if (n == 0 || n > LOOKUP_TEXT_MAX - 1 || looks_numeric(host))
 		return;
@@ -219,6 +221,8 @@ lookup_host(const struct addr *remote, int paranoid, unsigned timeout_seconds,
 		return 0;
 	}
 	if (pid == 0) {
+		/* _exit: the stdio buffers and atexit handlers it shares with
+		 * this child are not the helper's to flush or run. */
 		close(p[0]);
 		resolve(remote, paranoid, p[1]);
 		_exit(0);

@@ -286,9 +286,10 @@ serve(int fd, const struct sockaddr_storage *ss)
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	}
-	if (!cfg->keep_ip_options && ss->ss_family == AF_INET) {
+	if (!cfg->keep_ip_options && remote.family == AF_INET) {
 		/* -O: drop any IP options (source routes) the client sent,
-		 * so replies cannot be steered by them. */
+		 * so replies cannot be steered by them.  This works on the
+		 * IPv4-mapped connections of a dual-stack socket too. */
 		setsockopt(fd, IPPROTO_IP, IP_OPTIONS, NULL, 0);
 	}
 	if (cfg->banner_len > 0) {

@@ -87,3 +87,35 @@ connect() {
 common_teardown() {
 	stop_server
 }
+
+# hold NAME N [tcpclient options]: open N connections to 127.0.0.1:$PORT
+# that each get one line from their program, and keep them until release
+# NAME.  Sets HELD to the client's "held K" line.  Any number of holds may
+# be open.  Call it directly, not in $(...), which would end it at once.
+hold() {
+	local name=$1 n=$2 host=127.0.0.1 fd
+	shift 2
+	local base=$BATS_TEST_TMPDIR/hold.$name
+	rm -f "$base.in" "$base.out"
+	mkfifo "$base.in"
+	# The client must not inherit the write ends of other holds, or
+	# their release would never reach their clients.
+	(
+		for v in ${!HOLD_FD_@}; do eval "exec ${!v}>&-"; done
+		exec "$CLIENT" --hold "$n" "$@" "$host" "$PORT" \
+		    <"$base.in" >"$base.out"
+	) &
+	eval "HOLD_PID_$name=$!"
+	# Opening the write end waits for the client to open the read end.
+	exec {fd}>"$base.in"
+	eval "HOLD_FD_$name=$fd"
+	wait_for grep -q '^held' "$base.out"
+	HELD=$(cat "$base.out")
+}
+
+# release NAME: end the connections of hold NAME.
+release() {
+	local fdvar=HOLD_FD_$1 pidvar=HOLD_PID_$1
+	eval "exec ${!fdvar}>&-"
+	wait "${!pidvar}"
+}
