@@ -46,7 +46,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer -DTABLE_CHECK_SIGMASK
 san:
 	$(MAKE) BUILD=build/san CC=clang OPT="-O1 -g" EXTRA="$(SAN_FLAGS)" \
-	    build/san/tcpwarden
+	    build/san/tcpwarden rules-helpers
 
 # Warnings are errors for the project's own check.
 strict:
@@ -61,7 +61,7 @@ check: strict san tcpwarden helpers
 	mandoc -T lint -W warning man/tcpwarden.1
 	tests/run ./tcpwarden build/san/tcpwarden
 
-helpers: $(HELPERS)
+helpers: $(HELPERS) rules-helpers lookup-helpers
 
 install: tcpwarden
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

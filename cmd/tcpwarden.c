@@ -109,6 +109,9 @@ name_option(int c, int longindex)
 	}
 }
 
+static void usage_error(const char *s, ...)
+    __attribute__((__noreturn__));
+
 static void
 usage_error(const char *s, ...)
 {
@@ -167,6 +170,9 @@ limit_arg(struct limit *lim, const char *arg)
 
 /* What getopt refused: arg is the word it stood in, opt the option
  * (a letter, a long option's value, or 0 when unknown). */
+static void bad_option(const char *arg, int opt, int missing)
+    __attribute__((__noreturn__));
+
 static void
 bad_option(const char *arg, int opt, int missing)
 {

@@ -139,7 +139,7 @@ cdb_find(struct cdb *c, const char *key, size_t keylen, char *buf,
 	unsigned char b[8];
 	uint32_t h, tpos, nslots, slot, i;
 
-	if (keylen > UINT32_MAX)
+	if ((uint64_t)keylen > UINT32_MAX)
 		return 0;
 	h = cdb_hash(key, keylen);
 	if (cdb_read(c, (uint64_t)(h & 255) * 8, b, 8) == -1)

@@ -38,6 +38,7 @@ void log_flush(struct log_line *l);
 void log_warning(const char *s, ...);
 /* "tcpwarden: fatal: " and the strings up to NULL, then _exit(code).
  * Written whatever the level, except -q. */
-void log_fatal(int code, const char *s, ...);
+void log_fatal(int code, const char *s, ...)
+    __attribute__((__noreturn__));
 
 #endif

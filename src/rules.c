@@ -762,6 +762,10 @@ rules_address(const char *s, size_t n, struct parsed *a)
 	if (memchr(s, '/', n))
 		return rules_cidr(s, n, a);
 	if (memchr(s, ':', n)) {
+		/* A whole address is read as one before any prefix: tcprules'
+		 * IPv6 patch would also take "2001:db8::" as a text prefix,
+		 * but here it is the address 2001:db8::0 only (the prefix is
+		 * written "2001:db8:" or "2001:db8::/32"). */
 		if (!rules_ipv6(s, n, a))
 			return NULL;
 		if (s[n - 1] == ':')
@@ -773,7 +777,7 @@ rules_address(const char *s, size_t n, struct parsed *a)
 	return rules_dotted(s, n, 1, a);
 }
 
-static int
+static void
 rules_note_len(struct rules *r, uint8_t family, unsigned bits)
 {
 	uint8_t *lens = family == AF_INET ? r->lens4 : r->lens6;
@@ -782,7 +786,7 @@ rules_note_len(struct rules *r, uint8_t family, unsigned bits)
 
 	for (i = 0; i < *n; i++) {
 		if (lens[i] == bits)
-			return 0;
+			return;
 		if (lens[i] < bits)
 			break;
 	}
@@ -791,7 +795,6 @@ rules_note_len(struct rules *r, uint8_t family, unsigned bits)
 		lens[j] = lens[j - 1];
 	lens[i] = (uint8_t)bits;
 	(*n)++;
-	return 0;
 }
 
 /* Store the parsed line as rule number idx and index it. */
@@ -1467,7 +1470,9 @@ rules_data_var(const char *data, size_t len, size_t *pos)
 			break;
 		}
 		*pos = (size_t)(z - data) + 1;
-		if (s[0] == '+' && memchr(s + 1, '=', (size_t)(z - s) - 1))
+		/* An empty name ("+=x") is no variable, whatever a cdb says. */
+		if (s[0] == '+' && s[1] != '=' &&
+		    memchr(s + 1, '=', (size_t)(z - s) - 1))
 			return s + 1;
 	}
 	return NULL;

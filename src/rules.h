@@ -66,7 +66,8 @@ int rules_parse(struct rules **out, const char *name, const char *text,
 void rules_free(struct rules *r);
 
 /* Look q up.  Returns 1 with m filled (pointing into r), or 0 when no rule
- * matches (there is no default rule). */
+ * matches (there is no default rule).  Where two lines have the same key
+ * the first wins; host names compare without regard to ASCII case. */
 int rules_lookup(const struct rules *r, const struct rules_query *q,
     struct rules_match *m);
 
@@ -81,7 +82,8 @@ size_t rules_count(const struct rules *r);
 void rules_get(const struct rules *r, size_t i, struct rules_rule *out);
 
 /* tcpserver's lookup order against the cdb at path, opened for this call
- * only, so a new file takes effect at once.  The key found and the record
+ * only, so a new file takes effect at once.  Keys are text, as tcprules
+ * wrote them; a host with capitals is tried as given, then lowercased.  The key found and the record
  * are stored in buf, where m->key and m->data point; RULES_DATA_MAX plus
  * room for the longest key (info and host plus 3 bytes) is enough for
  * records a text file could make.  Returns 1, 0 (no match), or -1 with
@@ -96,8 +98,8 @@ int rules_cdb_query(struct cdb *c, const struct rules_query *q,
 /* Reading a record as tcpserver does: entries are NUL-terminated and an
  * unterminated tail is ignored.  rules_data_deny says whether an entry is
  * "D".  rules_data_var returns the next "VAR=value" of a "+" entry (inside
- * data, NUL-terminated), skipping entries without '=', or NULL at the end;
- * *pos starts at 0. */
+ * data, NUL-terminated), skipping entries without '=' or with an empty
+ * name, or NULL at the end; *pos starts at 0. */
 int rules_data_deny(const char *data, size_t len);
 const char *rules_data_var(const char *data, size_t len, size_t *pos);
 
