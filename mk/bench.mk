@@ -1,0 +1,45 @@
+# The benchmark of issue 4: `make bench` builds the tools under build/bench/
+# and runs tests/bench/run (about 10 minutes; BENCH_QUICK=1 for about 2).
+# Included by the Makefile; also usable alone: make -f mk/bench.mk bench.
+# Never part of `make check`: a timing never fails the test suite.
+
+CC ?= cc
+CFLAGS ?= -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Werror
+BENCH_OPT ?= -O2
+BENCH_DIR ?= build/bench
+BENCH_TOOLS = $(BENCH_DIR)/loadgen $(BENCH_DIR)/spawnloop $(BENCH_DIR)/tiny
+
+.PHONY: bench bench-tools
+
+# tcpwarden is built by the including Makefile; if it fails to build (or
+# there is no such target), the peers are benchmarked alone and the run
+# says so.
+bench: bench-tools
+	@$(MAKE) --no-print-directory tcpwarden || \
+		echo "bench: tcpwarden did not build; benchmarking the peers alone"
+	BENCH_BIN=$(BENCH_DIR) bash tests/bench/run
+
+bench-tools: $(BENCH_TOOLS)
+
+$(BENCH_DIR)/loadgen: tests/bench/loadgen.c | $(BENCH_DIR)
+	$(CC) $(CFLAGS) $(BENCH_OPT) -o $@ tests/bench/loadgen.c
+
+$(BENCH_DIR)/spawnloop: tests/bench/spawnloop.c | $(BENCH_DIR)
+	$(CC) $(CFLAGS) $(BENCH_OPT) -o $@ tests/bench/spawnloop.c
+
+# Static where libc.a is installed, so a spawn costs no dynamic loading;
+# else dynamic. $@.link records which, and the run prints it.
+$(BENCH_DIR)/tiny: tests/bench/tiny.c | $(BENCH_DIR)
+	@if $(CC) $(CFLAGS) $(BENCH_OPT) -static -o $@ tests/bench/tiny.c \
+		2>/dev/null; then \
+		echo static >$@.link; \
+		echo "$(CC) $(CFLAGS) $(BENCH_OPT) -static -o $@ tests/bench/tiny.c"; \
+	else \
+		echo "bench: no static libc; building tiny dynamic"; \
+		$(CC) $(CFLAGS) $(BENCH_OPT) -o $@ tests/bench/tiny.c && \
+		echo dynamic >$@.link; \
+	fi
+
+$(BENCH_DIR):
+	mkdir -p $@
