@@ -174,6 +174,22 @@ over_limit(int fd, const struct addr *remote, const struct access_limits *lim,
 	return 0;
 }
 
+/* In the child: what is left of the banner, to the connection on fd 1. */
+static int
+write_banner(struct child_work *w)
+{
+	while (w->banner_len > 0) {
+		ssize_t n = write(1, w->banner, w->banner_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 111;
+		w->banner += n;
+		w->banner_len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* In the forked child, before exec.  Returns 0 or the exit code. */
 static int
 child_prep(void *ctx, char *const **envp)
@@ -184,17 +200,8 @@ child_prep(void *ctx, char *const **envp)
 	const char *host = NULL, *info = NULL;
 	struct env_conn ec;
 
-	while (w->banner_len > 0) {
-		ssize_t n = write(1, w->banner, w->banner_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 111;
-		w->banner += n;
-		w->banner_len -= (size_t)n;
-	}
 	if (!cfg->lookup_host && !cfg->ident)
-		return 0;
+		return write_banner(w);
 	if (cfg->lookup_host && lookup_host(w->remote, cfg->paranoid,
 	    (unsigned)cfg->timeout, hostbuf, sizeof hostbuf))
 		host = hostbuf;
@@ -218,6 +225,10 @@ child_prep(void *ctx, char *const **envp)
 		    w->net_count) != 0)
 			return 100;
 	}
+	/* The banner goes to allowed connections only, so after the
+	 * decision. */
+	if (write_banner(w) != 0)
+		return 111;
 	log_ok(getpid(), w->local, w->remote, host, info);
 	memset(&ec, 0, sizeof ec);
 	ec.local = w->local;
@@ -294,9 +305,12 @@ serve(int fd, const struct sockaddr_storage *ss)
 	}
 	if (cfg->banner_len > 0) {
 		/* Never wait on a client here: what the socket does not
-		 * take at once, the child writes. */
-		ssize_t n = send(fd, cfg->banner, cfg->banner_len,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		 * take at once, the child writes; and where the child is
+		 * still to decide, all of it, once the client is allowed. */
+		ssize_t n = 0;
+		if (work.access.verdict != ACCESS_LATER)
+			n = send(fd, cfg->banner, cfg->banner_len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0)
 			n = 0;
 		work.banner = cfg->banner + n;

@@ -8,9 +8,9 @@ volatile sig_atomic_t sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
 static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NHANDLED (sizeof handled / sizeof handled[0])
 
-static sigset_t start_mask, wait_mask, child_defaults;
+static sigset_t start_mask, wait_mask;
 static struct sigaction start_action[NHANDLED], start_pipe;
-static int changed[NHANDLED], pipe_changed, needs_restore;
+static int changed[NHANDLED], pipe_changed;
 
 static void
 on_signal(int signo)
@@ -38,7 +38,6 @@ sig_init(void)
 	 * and find the loop unready. */
 	sigprocmask(SIG_BLOCK, &block, &start_mask);
 	wait_mask = start_mask;
-	sigemptyset(&child_defaults);
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -48,14 +47,9 @@ sig_init(void)
 		if (start_action[i].sa_handler == SIG_IGN &&
 		    handled[i] != SIGCHLD)
 			continue;
-		if (start_action[i].sa_handler == SIG_IGN)
-			needs_restore = 1;
 		sigaction(handled[i], &sa, NULL);
 		changed[i] = 1;
 		sigdelset(&wait_mask, handled[i]);
-		/* exec resets a caught signal to SIG_DFL by itself; listing
-		 * them too keeps the child's state plain to read here. */
-		sigaddset(&child_defaults, handled[i]);
 	}
 
 	/* A client that goes away must cost us an EPIPE, never our life. */
@@ -64,7 +58,6 @@ sig_init(void)
 		sa.sa_handler = SIG_IGN;
 		sigaction(SIGPIPE, &sa, NULL);
 		pipe_changed = 1;
-		sigaddset(&child_defaults, SIGPIPE);
 	}
 }
 
@@ -72,24 +65,6 @@ const sigset_t *
 sig_wait_mask(void)
 {
 	return &wait_mask;
-}
-
-const sigset_t *
-sig_start_mask(void)
-{
-	return &start_mask;
-}
-
-const sigset_t *
-sig_child_defaults(void)
-{
-	return &child_defaults;
-}
-
-int
-sig_child_needs_restore(void)
-{
-	return needs_restore;
 }
 
 void

@@ -24,18 +24,6 @@ void sig_init(void);
 /* The mask to wait with: the start mask, less the handled signals. */
 const sigset_t *sig_wait_mask(void);
 
-/* The signal mask tcpwarden started with, for the child. */
-const sigset_t *sig_start_mask(void);
-
-/* The signals a posix_spawn child must set back to SIG_DFL: every
- * disposition tcpwarden changed from SIG_DFL. */
-const sigset_t *sig_child_defaults(void);
-
-/* Whether a plain exec cannot give the child its start dispositions,
- * because tcpwarden had to catch a signal that started ignored (exec
- * resets a caught signal to SIG_DFL, never to SIG_IGN). */
-int sig_child_needs_restore(void);
-
 /* In a forked child before exec: every changed disposition back as it was
  * at start, then the start mask.  Async-signal-safe. */
 void sig_child_restore(void);

@@ -1,9 +1,9 @@
 /*
  * spawn: start the program for one connection, with the connection as its
- * stdin and stdout.  The one entry point hides how: posix_spawn where the
- * child needs nothing but the exec (the fast path), fork where tcpwarden's
- * own code must run in the child first.  The caller blocks SIGCHLD around
- * the call and records the pid before letting it in again (table.h).
+ * stdin and stdout, the signal state tcpwarden started with, and the
+ * environment given.  The one entry point hides how (fork, see spawn.c).
+ * The caller blocks SIGCHLD around the call and records the pid before
+ * letting it in again (table.h).
  */
 #ifndef SPAWN_H
 #define SPAWN_H
@@ -24,9 +24,8 @@ struct spawn_req {
 };
 
 /* Start the child.  Returns its pid, or -1 with errno set when it could
- * not be created or (posix_spawn path) could not exec the program; then
- * there is no child to reap.  Failures to run the program are logged here,
- * by whichever process sees them. */
+ * not be created; then there is no child to reap.  A child that cannot
+ * exec the program logs why and exits 111. */
 pid_t spawn_start(const struct spawn_req *r);
 
 #endif
