@@ -1,0 +1,369 @@
+#!/usr/bin/env bats
+# Every example in README.md runs, as its last section ("Code blocks in this
+# file") says, so the README cannot rot.  A perl extractor splits it into
+# code blocks by their info strings; each section with runnable blocks gets
+# its own test, run in a copy of the source directory (never the
+# repository), with /tmp/ moved to a scratch directory.  Servers run as
+# "$TCPWARDEN -1 ... 0 ..." and report their port, which replaces 8080 in
+# the clients.
+
+load lib
+
+README=$TOP/README.md
+
+# The sections of README.md holding sh, sh server or sh client blocks, in
+# order.  The first test fails when the README has another one, so a new
+# example needs its name here and a test below.
+SECTIONS=(
+	"Build and run"
+	"An echo service on every address"
+	"A daytime service"
+	"A small HTTP responder in shell"
+	"A per-client limit with a message"
+	"Rules with CIDR prefixes"
+	"Install"
+	"Documentation"
+)
+
+# Commands the examples use, and the Debian package to install for each.
+declare -gA PACKAGE=([nc]=netcat-openbsd [curl]=curl [man]=man-db)
+
+setup() {
+	export TCPWARDEN
+	B=$BATS_TEST_TMPDIR/blocks
+	mkdir "$B"
+	extract "$B"
+}
+
+teardown() { common_teardown; }
+
+flunk() {
+	printf '%s\n' "$@" >&2
+	return 1
+}
+
+# extract DIR: README.md's code blocks into DIR/N (N from 1), and one line
+# per block in DIR/index: N, info string, section (the last heading),
+# README line of the block's text, separated by tabs.  An unknown or
+# missing info string, an indented or unclosed fence is an error.
+extract() {
+	perl -e '
+	use strict;
+	use warnings;
+	my ($readme, $dir) = @ARGV;
+	my %known = map { $_ => 1 } ("sh", "sh server", "sh client",
+	    "sh norun", "text output", "text log", "text", "ini");
+	open(my $in, "<", $readme) or die "$readme: $!\n";
+	open(my $idx, ">", "$dir/index") or die "$dir/index: $!\n";
+	my ($section, $n, $kind, $body, $line) = ("", 0);
+	while (<$in>) {
+		if (defined $kind) {
+			if (/^```\s*$/) {
+				$n++;
+				open(my $out, ">", "$dir/$n") or die "$dir/$n: $!\n";
+				print $out $body;
+				close($out) or die "$dir/$n: $!\n";
+				print $idx "$n\t$kind\t$section\t$line\n";
+				undef $kind;
+			} else {
+				$body .= $_;
+			}
+			next;
+		}
+		die "README.md:$.: indented code fence\n" if /^\s+```/;
+		if (/^```\s*(.*?)\s*$/) {
+			$kind = $1;
+			die "README.md:$.: code block without an info string\n"
+			    if $kind eq "";
+			die "README.md:$.: unknown info string \"$kind\"\n"
+			    unless $known{$kind};
+			($body, $line) = ("", $. + 1);
+		} elsif (/^#+\s+(.*?)\s*$/) {
+			$section = $1;
+		}
+	}
+	die "README.md: code block at line $line is not closed\n"
+	    if defined $kind;
+	close($idx) or die "$dir/index: $!\n";
+	' "$README" "$1"
+}
+
+# rewrite [PORT]: the block on stdin, with /tmp/ moved to $EX_TMP, and
+# port 8080 changed to PORT when given.
+rewrite() {
+	EX_PORT=${1:-} perl -pe '
+	s{(?<![\w.~/-])/tmp/}{$ENV{EX_TMP}/}g;
+	s{\b8080\b}{$ENV{EX_PORT}}g if $ENV{EX_PORT} ne "";
+	'
+}
+
+# need_tools FILE: every command of PACKAGE that the block FILE names must
+# be installed, and nc must be OpenBSD netcat (for -N and -s).
+need_tools() {
+	local t
+	for t in "${!PACKAGE[@]}"; do
+		grep -qw -- "$t" "$1" || continue
+		command -v "$t" >/dev/null 2>&1 ||
+		    flunk "readme.bats: $t is missing: install ${PACKAGE[$t]}" ||
+		    return 1
+		if [ "$t" = nc ] && ! nc -h 2>&1 | grep -q OpenBSD; then
+			flunk "readme.bats: nc is not OpenBSD netcat: install netcat-openbsd"
+			return 1
+		fi
+	done
+}
+
+# make_source: a copy of the source directory, without build/, .git and
+# the program, which is a link to $TCPWARDEN; and a scratch /tmp/.
+make_source() {
+	local f
+	SRC=$BATS_TEST_TMPDIR/src
+	EX_TMP=$BATS_TEST_TMPDIR/tmp
+	mkdir "$SRC" "$EX_TMP"
+	[[ $EX_TMP =~ ^[A-Za-z0-9_./-]+$ ]] ||
+	    flunk "scratch directory with odd characters: $EX_TMP" || return 1
+	export EX_TMP
+	for f in "$TOP"/*; do
+		case ${f##*/} in build | tcpwarden) continue ;; esac
+		cp -R "$f" "$SRC/"
+	done
+	ln -s "$TCPWARDEN" "$SRC/tcpwarden"
+}
+
+# run_block FILE TIMEOUT: run the shell code in FILE with sh -e in the
+# source copy, as a user would (no make of ours around it), output in
+# $OUT, errors in $ERR.
+run_block() {
+	OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
+	(cd "$SRC" && exec env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    MANPAGER=cat PAGER=cat timeout "$2" sh -e "$1") \
+	    </dev/null >"$OUT" 2>"$ERR" 3>&-
+}
+
+# where N: "README.md:LINE" of block N.
+where() { echo "README.md:${LINE[$1]}"; }
+
+# start_example N: block N, a one-line server command, started as
+# "$TCPWARDEN" -1 on port 0 in the source copy; sets SERVER_PID, PORT and
+# LOG as start_server does.
+start_example() {
+	local n=$1 cmd portfile=$BATS_TEST_TMPDIR/port
+	[ "$(wc -l <"$B/$n")" -eq 1 ] ||
+	    flunk "$(where "$n"): a server block is one line" || return 1
+	cmd=$(perl -ne '
+		chomp;
+		s/^make && //;
+		s{^\./tcpwarden }{"\$TCPWARDEN" -1 } or
+		    die "does not start with ./tcpwarden\n";
+		s{(?<![\w.~/-])/tmp/}{$ENV{EX_TMP}/}g;
+		(s/\b8080\b/0/g) == 1 or die "names port 8080 not once\n";
+		print;
+	    ' "$B/$n" 2>&1) || flunk "$(where "$n"): server block $cmd" ||
+	    return 1
+	LOG=$BATS_TEST_TMPDIR/log.$n
+	: >"$portfile"
+	(cd "$SRC" && exec sh -c "exec $cmd") \
+	    </dev/null >"$portfile" 2>"$LOG" 3>&- &
+	SERVER_PID=$!
+	for _ in $(seq 200); do
+		PORT=$(head -n 1 "$portfile")
+		[ -n "$PORT" ] && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	flunk "$(where "$n"): the server did not start: $cmd" "$(cat "$LOG")"
+}
+
+# stop_example: stop the running server, which must exit 0.
+stop_example() {
+	[ -n "${SERVER_PID:-}" ] || return 0
+	stop_server
+	[ "$SERVER_STATUS" -eq 0 ] || flunk "the server exited $SERVER_STATUS:" \
+	    "$(cat "$LOG")"
+}
+
+# log_lines FILE: every line of FILE is a line of $LOG, where a number of
+# four digits or more stands for any number.
+log_lines() {
+	perl -e '
+	my ($want, $log) = @ARGV;
+	open(my $l, "<", $log) or exit 1;
+	my %have = map { $_ => 1 } <$l>;
+	open(my $w, "<", $want) or exit 1;
+	while (my $line = <$w>) {
+		my $re = quotemeta($line);
+		$re =~ s/\d{4,}/\\d+/g;
+		exit 1 unless grep { /^$re\z/ } keys %have;
+	}
+	' "$1" "$LOG"
+}
+
+# run_section NAME: run the blocks of section NAME in order, as README.md's
+# last section says.
+run_section() {
+	local name=$1 n kind section line client="" script st
+	local -a blocks=()
+	LINE=()
+	KIND=()
+	while IFS=$'\t' read -r n kind section line; do
+		[ "$section" = "$name" ] || continue
+		blocks+=("$n")
+		KIND[n]=$kind
+		LINE[n]=$line
+	done <"$B/index"
+	[ ${#blocks[@]} -gt 0 ] || flunk "README.md has no section \"$name\"" ||
+	    return 1
+	make_source || return 1
+	for n in "${blocks[@]}"; do
+		case ${KIND[n]} in
+		sh)
+			client=
+			stop_example || return 1
+			need_tools "$B/$n" || return 1
+			script=$BATS_TEST_TMPDIR/block.$n
+			rewrite <"$B/$n" >"$script"
+			run_block "$script" 300 || {
+				st=$?
+				flunk "$(where "$n"): exit $st:" \
+				    "$(cat "$OUT" "$ERR")"
+				return 1
+			}
+			;;
+		"sh server")
+			client=
+			stop_example || return 1
+			start_example "$n" || return 1
+			;;
+		"sh client")
+			[ -n "${SERVER_PID:-}" ] ||
+			    flunk "$(where "$n"): a client without a server" ||
+			    return 1
+			need_tools "$B/$n" || return 1
+			script=$BATS_TEST_TMPDIR/block.$n
+			rewrite "$PORT" <"$B/$n" >"$script"
+			run_block "$script" 60 || {
+				st=$?
+				flunk "$(where "$n"): exit $st:" \
+				    "$(cat "$OUT" "$ERR")" "server log:" "$(cat "$LOG")"
+				return 1
+			}
+			client=$n
+			;;
+		"text output")
+			[ -n "$client" ] ||
+			    flunk "$(where "$n"): output without a client" ||
+			    return 1
+			diff -u "$B/$n" "$OUT" >&2 ||
+			    flunk "$(where "$n"): the output of the client at" \
+			    "$(where "$client") differs (above)" ||
+			    return 1
+			client=
+			;;
+		"text log")
+			[ -n "${SERVER_PID:-}" ] ||
+			    flunk "$(where "$n"): log lines without a server" ||
+			    return 1
+			wait_for log_lines "$B/$n" ||
+			    flunk "$(where "$n"): the server did not log:" \
+			    "$(cat "$B/$n")" "its log:" "$(cat "$LOG")" || return 1
+			;;
+		*)
+			client=
+			;;
+		esac
+	done
+	stop_example
+}
+
+@test "README: the sections with examples are those tested here" {
+	local got want
+	got=$(awk -F '\t' '$2 ~ /^sh( server| client)?$/ && !seen[$3]++ { print $3 }' \
+	    "$B/index")
+	want=$(printf '%s\n' "${SECTIONS[@]}")
+	if [ "$got" != "$want" ]; then
+		diff -u <(echo "$want") <(echo "$got") >&2 || true
+		flunk "the README's sections with examples (+) differ from SECTIONS (-)"
+	fi
+	# Six servers among them, and every output follows a client.
+	[ "$(awk -F '\t' '$2 == "sh server"' "$B/index" | wc -l)" -eq 6 ]
+	awk -F '\t' '
+	$2 == "text output" && prev != "sh client" {
+		print "README.md:" $4 ": text output not after sh client"; bad = 1
+	}
+	{ prev = $2 }
+	END { exit bad }' "$B/index" >&2
+}
+
+@test "README: Build and run" {
+	run_section "Build and run"
+}
+
+@test "README: An echo service on every address" {
+	run_section "An echo service on every address"
+}
+
+@test "README: A daytime service" {
+	run_section "A daytime service"
+	# Its client has no output block; it must have printed the date.
+	[ -s "$OUT" ]
+}
+
+@test "README: A small HTTP responder in shell" {
+	run_section "A small HTTP responder in shell"
+}
+
+@test "README: A per-client limit with a message" {
+	run_section "A per-client limit with a message"
+}
+
+@test "README: Rules with CIDR prefixes" {
+	run_section "Rules with CIDR prefixes"
+}
+
+@test "README: Install" {
+	run_section "Install"
+	[ -x "$EX_TMP/tcpwarden-root/usr/bin/tcpwarden" ]
+	[ -f "$EX_TMP/tcpwarden-root/usr/share/man/man1/tcpwarden.1" ]
+}
+
+@test "README: Documentation" {
+	run_section "Documentation"
+	grep -q tcpwarden "$OUT"
+}
+
+@test "README: every sh norun block is valid sh, the run scripts among them" {
+	local n kind section line scripts=0
+	while IFS=$'\t' read -r n kind section line; do
+		[ "$kind" = "sh norun" ] || continue
+		sh -n "$B/$n" || flunk "README.md:$line: sh -n fails" || return 1
+		if [ "$section" = "runit or daemontools, with multilog" ] &&
+		    [ "$(head -n 1 "$B/$n")" = "#!/bin/sh" ]; then
+			scripts=$((scripts + 1))
+		fi
+	done <"$B/index"
+	# The service's run script and its log/run script.
+	[ "$scripts" -eq 2 ]
+}
+
+@test "README: the systemd unit passes systemd-analyze verify" {
+	local n kind section line units=0 unit out
+	command -v systemd-analyze >/dev/null 2>&1 ||
+	    skip "systemd-analyze is not installed (systemd)"
+	while IFS=$'\t' read -r n kind section line; do
+		[ "$kind" = ini ] && [ "$section" = systemd ] || continue
+		units=$((units + 1))
+		# verify wants ExecStart's program to exist.
+		mkdir "$BATS_TEST_TMPDIR/unit$n"
+		unit=$BATS_TEST_TMPDIR/unit$n/echo.service
+		sed "s|^ExecStart=/usr/local/bin/tcpwarden |ExecStart=$TCPWARDEN |" \
+		    "$B/$n" >"$unit"
+		grep -q "^ExecStart=$TCPWARDEN " "$unit"
+		# Unknown keys are only warnings: any output fails.
+		out=$(systemd-analyze verify "$unit" 2>&1) ||
+		    flunk "README.md:$line: systemd-analyze verify fails:" "$out" ||
+		    return 1
+		[ -z "$out" ] || flunk "README.md:$line: systemd-analyze verify:" \
+		    "$out" || return 1
+	done <"$B/index"
+	[ "$units" -eq 1 ]
+}
