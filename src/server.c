@@ -47,6 +47,8 @@ static int count_nets;             /* -N, MAXCONNC, or rules that may
                                     * set MAXCONNC */
 static int paused;                 /* accepting stopped until resume_at */
 static struct timespec resume_at;
+static int starved;                /* accept failed for want of resources,
+                                    * and has not worked since */
 
 /* What a forked child must do before exec (spawn.h): the rest of a
  * banner that did not fit the socket at once, and the look-ups of -h and
@@ -360,7 +362,10 @@ serve(int fd, const struct sockaddr_storage *ss)
 static void
 pause_accepting(const char *why)
 {
-	log_warning("unable to accept: ", why, NULL);
+	/* One warning per shortage, not one per pause. */
+	if (!starved)
+		log_warning("unable to accept: ", why, NULL);
+	starved = 1;
 	clock_gettime(CLOCK_MONOTONIC, &resume_at);
 	resume_at.tv_nsec += PAUSE_NS;
 	if (resume_at.tv_nsec >= 1000000000L) {
@@ -382,6 +387,7 @@ accept_burst(void)
 		    SOCK_CLOEXEC);
 
 		if (fd >= 0) {
+			starved = 0;
 			serve(fd, &ss);
 			continue;
 		}
