@@ -38,6 +38,7 @@
 
 static const struct config *cfg;
 static int lfd = -1;
+static int sfd = -1;               /* the signalfd (sig.h) */
 static struct addr bound;          /* the listening address */
 static int bound_wildcard;         /* so each connection's local address
                                     * must be asked of the socket */
@@ -338,8 +339,9 @@ serve(int fd, const struct sockaddr_storage *ss)
 		req.ctx = &work;
 	}
 
-	/* SIGCHLD is blocked here, as everywhere outside the wait, so even a
-	 * child that exits at once is reaped only after table_add below. */
+	/* SIGCHLD is blocked for the whole run (sig.h) and only read in the
+	 * main loop, so even a child that exits at once is reaped only after
+	 * table_add below. */
 	pid = spawn_start(&req);
 	close(fd);
 	if (pid < 0)
@@ -421,7 +423,8 @@ reap(void)
 	int status;
 
 	/* One SIGCHLD can stand for many children: loop until none is
-	 * left.  SIGCHLD is blocked, so nothing edits the table meanwhile. */
+	 * left.  SIGCHLD is blocked, and has no handler, so nothing edits
+	 * the table meanwhile. */
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (table_remove(&table, pid) != 0)
 			continue;
@@ -597,7 +600,10 @@ server_run(const struct config *c)
 
 	access_init(cfg);
 	count_nets = cfg->per_net.on || access_enabled();
-	sig_init();
+	sfd = sig_init();
+	if (sfd < 0)
+		log_fatal(111, "unable to create a signalfd: ",
+		    strerror(errno), NULL);
 	lfd = listener_open(cfg->host, cfg->port, cfg->backlog, &bound,
 	    &bound_wildcard);
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
@@ -612,10 +618,31 @@ server_run(const struct config *c)
 	log_status();
 
 	for (;;) {
-		struct pollfd p;
+		struct pollfd p[2];
 		struct timespec left;
 		const struct timespec *timeout;
 
+		timeout = pause_timeout(&left);
+		/* At the total limit, or paused, the listening socket is not
+		 * watched: new connections wait in the kernel's backlog. */
+		p[0].fd = table.used < cfg->max_conns && !paused ? lfd : -1;
+		p[0].events = POLLIN;
+		p[0].revents = 0;
+		p[1].fd = sfd;
+		p[1].events = POLLIN;
+		p[1].revents = 0;
+		/* The one wait.  Signals come as data on sfd, never as an
+		 * interruption, so they are looked at on every turn. */
+		if (ppoll(p, 2, timeout, NULL) < 0) {
+			if (errno != EINTR)
+				log_fatal(111, "unable to poll: ",
+				    strerror(errno), NULL);
+			continue;
+		}
+		if (p[1].revents & POLLIN)
+			sig_read();
+		/* Reap before judging new connections: a client whose child
+		 * has just ended must not be refused for it. */
 		if (sig_got_child) {
 			sig_got_child = 0;
 			reap();
@@ -633,23 +660,7 @@ server_run(const struct config *c)
 			sig_got_usr1 = 0;
 			dump_state();
 		}
-
-		timeout = pause_timeout(&left);
-		/* At the total limit, or paused, the listening socket is not
-		 * watched: new connections wait in the kernel's backlog. */
-		p.fd = table.used < cfg->max_conns && !paused ? lfd : -1;
-		p.events = POLLIN;
-		p.revents = 0;
-		/* The one wait, and the only place the handled signals get
-		 * in: ppoll unblocks them atomically, so a signal that came
-		 * before it is not lost, and none arrives anywhere else. */
-		if (ppoll(&p, 1, timeout, sig_wait_mask()) < 0) {
-			if (errno != EINTR)
-				log_fatal(111, "unable to poll: ",
-				    strerror(errno), NULL);
-			continue;
-		}
-		if (p.revents & POLLIN)
+		if (p[0].revents & POLLIN)
 			accept_burst();
 	}
 }

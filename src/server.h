@@ -1,7 +1,8 @@
 /*
- * server: the accept loop.  It waits in one place (ppoll), the only place
- * where signals get in; everything else, accepting, limiting, spawning,
- * reaping, runs with the handled signals blocked (sig.h, table.h).
+ * server: the accept loop.  It waits in one place (ppoll on the listening
+ * socket and the signalfd); each turn it reads the signals, reaps, and
+ * then accepts, limits and spawns, all with the handled signals blocked
+ * (sig.h, table.h).
  */
 #ifndef SERVER_H
 #define SERVER_H

@@ -1,57 +1,52 @@
 #define _GNU_SOURCE
 #include "sig.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
-volatile sig_atomic_t sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
+int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
 
 static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NHANDLED (sizeof handled / sizeof handled[0])
 
-static sigset_t start_mask, wait_mask;
-static struct sigaction start_action[NHANDLED], start_pipe;
-static int changed[NHANDLED], pipe_changed;
+static sigset_t start_mask;
+static struct sigaction start_chld, start_pipe;
+static int chld_changed, pipe_changed;
+static int sfd = -1;
 
-static void
-on_signal(int signo)
-{
-	switch (signo) {
-	case SIGCHLD: sig_got_child = 1; break;
-	case SIGTERM:
-	case SIGINT: sig_got_term = 1; break;
-	case SIGHUP: sig_got_hup = 1; break;
-	case SIGUSR1: sig_got_usr1 = 1; break;
-	}
-}
-
-void
+int
 sig_init(void)
 {
 	struct sigaction sa;
-	sigset_t block;
+	sigset_t set;
 	size_t i;
 
-	sigemptyset(&block);
-	for (i = 0; i < NHANDLED; i++)
-		sigaddset(&block, handled[i]);
-	/* Block first, so no signal can arrive between two handlers' setup
-	 * and find the loop unready. */
-	sigprocmask(SIG_BLOCK, &block, &start_mask);
-	wait_mask = start_mask;
+	sigemptyset(&set);
+	for (i = 0; i < NHANDLED; i++) {
+		struct sigaction now;
+		sigaction(handled[i], NULL, &now);
+		/* An ignored signal is dropped when sent, blocked or not:
+		 * it never reaches the signalfd, and stays ignored. */
+		if (now.sa_handler != SIG_IGN || handled[i] == SIGCHLD)
+			sigaddset(&set, handled[i]);
+	}
+	/* Blocked before anything else, so none is lost or acted on by a
+	 * default disposition; from here on they only queue. */
+	sigprocmask(SIG_BLOCK, &set, &start_mask);
 
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigfillset(&sa.sa_mask);
-	for (i = 0; i < NHANDLED; i++) {
-		sigaction(handled[i], NULL, &start_action[i]);
-		if (start_action[i].sa_handler == SIG_IGN &&
-		    handled[i] != SIGCHLD)
-			continue;
-		sigaction(handled[i], &sa, NULL);
-		changed[i] = 1;
-		sigdelset(&wait_mask, handled[i]);
+	sigemptyset(&sa.sa_mask);
+	/* SIGCHLD ignored would make the kernel reap the children itself,
+	 * out of the table's sight. */
+	sigaction(SIGCHLD, NULL, &start_chld);
+	if (start_chld.sa_handler == SIG_IGN ||
+	    (start_chld.sa_flags & SA_NOCLDWAIT)) {
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGCHLD, &sa, NULL);
+		chld_changed = 1;
 	}
-
 	/* A client that goes away must cost us an EPIPE, never our life. */
 	sigaction(SIGPIPE, NULL, &start_pipe);
 	if (start_pipe.sa_handler != SIG_IGN) {
@@ -59,22 +54,36 @@ sig_init(void)
 		sigaction(SIGPIPE, &sa, NULL);
 		pipe_changed = 1;
 	}
+	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return sfd;
 }
 
-const sigset_t *
-sig_wait_mask(void)
+void
+sig_read(void)
 {
-	return &wait_mask;
+	struct signalfd_siginfo si[16];
+	ssize_t n;
+	size_t i;
+
+	/* One SIGCHLD stands for any number of children, as always. */
+	while ((n = read(sfd, si, sizeof si)) > 0) {
+		for (i = 0; i < (size_t)n / sizeof si[0]; i++) {
+			switch (si[i].ssi_signo) {
+			case SIGCHLD: sig_got_child = 1; break;
+			case SIGTERM:
+			case SIGINT: sig_got_term = 1; break;
+			case SIGHUP: sig_got_hup = 1; break;
+			case SIGUSR1: sig_got_usr1 = 1; break;
+			}
+		}
+	}
 }
 
 void
 sig_child_restore(void)
 {
-	size_t i;
-
-	for (i = 0; i < NHANDLED; i++)
-		if (changed[i])
-			sigaction(handled[i], &start_action[i], NULL);
+	if (chld_changed)
+		sigaction(SIGCHLD, &start_chld, NULL);
 	if (pipe_changed)
 		sigaction(SIGPIPE, &start_pipe, NULL);
 	sigprocmask(SIG_SETMASK, &start_mask, NULL);

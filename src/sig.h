@@ -1,28 +1,26 @@
 /*
- * sig: tcpwarden's signals.  The handled signals (SIGCHLD, SIGTERM, SIGINT,
- * SIGHUP, SIGUSR1) are blocked at all times except inside the server's one
- * wait, which lets them in atomically (ppoll with sig_wait_mask); their
- * handlers only set a flag.  So no handler ever runs in the middle of other
- * work, and all real work, reaping and table edits above all, happens in
- * the main loop with SIGCHLD blocked.
+ * sig: tcpwarden's signals, read as data.  The handled signals (SIGCHLD,
+ * SIGTERM, SIGINT, SIGHUP, SIGUSR1) are blocked for the whole run and
+ * arrive through a signalfd that the server polls beside the listening
+ * socket.  No handler exists, so nothing can ever interrupt the server in
+ * the middle of a table edit; and since a signal is read whenever it is
+ * pending, a busy listening socket cannot hold SIGCHLD back.
  */
 #ifndef SIG_H
 #define SIG_H
 
-#include <signal.h>
-
-/* Set by the handlers, read and cleared by the main loop. */
-extern volatile sig_atomic_t sig_got_child, sig_got_term, sig_got_hup,
-    sig_got_usr1;
+/* What the last sig_read found pending; the main loop clears them. */
+extern int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
 
 /* Remember the mask and dispositions tcpwarden started with, block the
- * handled signals, install their handlers, and ignore SIGPIPE.  A signal
- * that was ignored at start (nohup, a background job) is left ignored,
- * except SIGCHLD, which the server cannot do without. */
-void sig_init(void);
+ * handled signals, open the signalfd, and ignore SIGPIPE.  A signal that
+ * was ignored at start (nohup, a background job) stays ignored, except
+ * SIGCHLD, which must be at SIG_DFL for children to be waited for.
+ * Returns the signalfd (non-blocking, close-on-exec), or -1. */
+int sig_init(void);
 
-/* The mask to wait with: the start mask, less the handled signals. */
-const sigset_t *sig_wait_mask(void);
+/* Read every pending signal from the signalfd into the flags above. */
+void sig_read(void);
 
 /* In a forked child before exec: every changed disposition back as it was
  * at start, then the start mask.  Async-signal-safe. */

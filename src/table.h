@@ -7,9 +7,10 @@
  * The rule that keeps it exact: SIGCHLD is blocked whenever the table is
  * edited, and from before a child is created until its pid is added, so
  * the reaper can never see a pid that is not in the table yet, nor run in
- * the middle of an edit.  The server keeps SIGCHLD blocked everywhere but
- * inside its one wait (see server.c); built with -DTABLE_CHECK_SIGMASK,
- * every edit checks the rule and aborts if it is broken.
+ * the middle of an edit.  The server keeps SIGCHLD blocked for its whole
+ * run and reads it from a signalfd (sig.h); built with
+ * -DTABLE_CHECK_SIGMASK, every edit checks the rule and aborts if it is
+ * broken.
  */
 #ifndef TABLE_H
 #define TABLE_H

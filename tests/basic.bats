@@ -21,13 +21,11 @@ teardown() { common_teardown; }
 
 @test "the state dump counts a live child and returns to zero" {
 	start_server -v 127.0.0.1 0 sh -c 'echo ready; cat >/dev/null'
-	coproc HOLD { "$CLIENT" --hold 2 127.0.0.1 "$PORT"; }
-	read -r line <&"${HOLD[0]}"
-	[ "$line" = "held 2" ]
+	hold a 2
+	[ "$HELD" = "held 2" ]
 	run state
 	[[ "${lines[0]}" == "tcpwarden: state: 2/40 clients 1" ]]
 	[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 2/10 pids "[0-9]+" "[0-9]+$ ]]
-	eval "exec ${HOLD[1]}>&-"
-	wait "$HOLD_PID"
+	release a
 	wait_for eval '[ "$(total)" = 0 ]'
 }

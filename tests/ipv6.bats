@@ -1,0 +1,252 @@
+#!/usr/bin/env bats
+# IPv6 in a private network namespace (`unshare -rn`): its loopback holds
+# 2001:db8::1, 2001:db8::2 (one /64), 2001:db8:0:1::1 and 2001:db8:0:2::1
+# (other /64s of the same /48) and 2001:db8:1::1 (another /48).
+# tcpwarden and every client run inside it, through nsenter; bats itself
+# stays outside, so the tests read like the others.
+#
+# PROG prints one line, "PROTO|TCPLOCALIP|TCPLOCALPORT|TCPREMOTEIP|
+# TCPREMOTEPORT|TCP6LOCALIP|TCP6LOCALPORT|TCP6REMOTEIP|TCP6REMOTEPORT"
+# ("-" for an unset variable), then lives until the client closes.
+
+load lib
+load hold
+
+setup_file() {
+	export NS_SKIP= NS_PID=
+	local why
+	if ! why=$(unshare -rn true 2>&1); then
+		NS_SKIP="unshare -rn is not permitted here: $why"
+		return 0
+	fi
+	# Missing tools are a broken set-up, not a reason to skip.
+	if ! command -v nsenter >/dev/null || ! command -v ip >/dev/null; then
+		echo "ipv6.bats needs nsenter (util-linux) and ip (iproute2)" >&2
+		return 1
+	fi
+	# The namespace lives as long as this process: it sets up the
+	# addresses, then waits to be killed (teardown_file) as "sleep".
+	# nodad: usable at once, no duplicate address detection.
+	unshare -rn sh -c '
+		ip link set lo up &&
+		for a in 2001:db8::1 2001:db8::2 2001:db8:0:1::1 \
+		    2001:db8:0:2::1 2001:db8:1::1; do
+			ip addr add "$a/64" dev lo nodad || exit 1
+		done &&
+		exec sleep 600' >"$BATS_FILE_TMPDIR/ns.log" 2>&1 3>&- &
+	NS_PID=$!
+	# Ready once it runs sleep: after the unshare and every address.
+	# Until then nsenter could still enter our own namespaces.
+	local i
+	for i in $(seq 200); do
+		[ "$(cat "/proc/$NS_PID/comm" 2>/dev/null)" = sleep ] && break
+		if ! kill -0 "$NS_PID" 2>/dev/null; then
+			echo "namespace setup failed: $(cat "$BATS_FILE_TMPDIR/ns.log")" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	if [ "$(cat "/proc/$NS_PID/comm")" != sleep ] ||
+	    [ "$(readlink "/proc/$NS_PID/ns/net")" = "$(readlink /proc/self/ns/net)" ]
+	then
+		echo "namespace not ready: $(cat "$BATS_FILE_TMPDIR/ns.log")" >&2
+		kill "$NS_PID"
+		return 1
+	fi
+}
+
+teardown_file() {
+	[ -z "${NS_PID:-}" ] || kill "$NS_PID" 2>/dev/null || true
+}
+
+setup() {
+	[ -z "$NS_SKIP" ] || skip "$NS_SKIP"
+	IN_NS=(nsenter -t "$NS_PID" -U -n --)
+	# start_server runs "$TCPWARDEN": make that tcpwarden in the
+	# namespace (exec all the way, so SERVER_PID is tcpwarden's).
+	local real=$TCPWARDEN
+	TCPWARDEN=$BATS_TEST_TMPDIR/tcpwarden-in-ns
+	printf '#!/bin/sh\nexec nsenter -t %s -U -n -- "%s" "$@"\n' \
+	    "$NS_PID" "$real" >"$TCPWARDEN"
+	chmod +x "$TCPWARDEN"
+	PROG=(sh -c 'echo "$PROTO|$TCPLOCALIP|$TCPLOCALPORT|$TCPREMOTEIP|$TCPREMOTEPORT|${TCP6LOCALIP--}|${TCP6LOCALPORT--}|${TCP6REMOTEIP--}|${TCP6REMOTEPORT--}"
+	    exec cat >/dev/null')
+}
+
+teardown() { limit_teardown; }
+
+# envline [tcpclient options] HOST: connect, split PROG's line into
+# E_PROTO, E_LIP, E_LPORT, E_RIP, E_RPORT, E6_LIP, E6_LPORT, E6_RIP,
+# E6_RPORT.
+envline() {
+	local line
+	line=$(conn "$@") || return 1
+	IFS='|' read -r E_PROTO E_LIP E_LPORT E_RIP E_RPORT E6_LIP E6_LPORT \
+	    E6_RIP E6_RPORT <<<"$line"
+	echo "$*: $line"
+	[ -n "$E6_RPORT" ]
+}
+
+@test "a server on ::1 gives PROTO=TCP6 and the same TCP6… and TCP… values" {
+	start_server -v ::1 0 "${PROG[@]}"
+	envline ::1
+	[ "$E_PROTO" = TCP6 ]
+	[ "$E_LIP" = ::1 ] && [ "$E6_LIP" = ::1 ]
+	[ "$E_LPORT" = "$PORT" ] && [ "$E6_LPORT" = "$PORT" ]
+	[ "$E_RIP" = ::1 ] && [ "$E6_RIP" = ::1 ]
+	[ "$E_RPORT" -gt 0 ] && [ "$E6_RPORT" = "$E_RPORT" ]
+	wait_log "ok [0-9]* :\[::1\]:$PORT :\[::1\]::$E_RPORT\$"
+	wait_log 'pid [0-9]* from \[::1\]$'
+}
+
+@test "a server on 2001:db8::1 serves 2001:db8::2, logged in brackets" {
+	start_server -v 2001:db8::1 0 "${PROG[@]}"
+	envline -s 2001:db8::2 2001:db8::1
+	[ "$E_PROTO" = TCP6 ]
+	[ "$E_LIP" = 2001:db8::1 ] && [ "$E6_LIP" = 2001:db8::1 ]
+	[ "$E_RIP" = 2001:db8::2 ] && [ "$E6_RIP" = 2001:db8::2 ]
+	[ "$E6_RPORT" = "$E_RPORT" ] && [ "$E6_LPORT" = "$PORT" ]
+	wait_log "ok [0-9]* :\[2001:db8::1\]:$PORT :\[2001:db8::2\]::$E_RPORT\$"
+	# A specific IPv6 address is IPv6 only.
+	run conn 127.0.0.1
+	[ "$status" -ne 0 ]
+}
+
+@test "host 0 is dual stack: IPv4 clients are plain TCP, unmapped; IPv6 ones TCP6" {
+	start_server -v -C '1:busy\r\n' 0 0 "${PROG[@]}"
+	envline 127.0.0.1
+	[ "$E_PROTO" = TCP ]
+	[ "$E_LIP" = 127.0.0.1 ] && [ "$E_RIP" = 127.0.0.1 ]
+	[ "$E_LPORT" = "$PORT" ]
+	[ "$E6_LIP" = - ] && [ "$E6_RIP" = - ] && [ "$E6_RPORT" = - ]
+	wait_log "ok [0-9]* :127\.0\.0\.1:$PORT :127\.0\.0\.1::$E_RPORT\$"
+	envline -s 2001:db8::2 2001:db8::1
+	[ "$E_PROTO" = TCP6 ]
+	[ "$E_LIP" = 2001:db8::1 ] && [ "$E_RIP" = 2001:db8::2 ]
+	[ "$E6_RIP" = 2001:db8::2 ]
+	wait_log "ok [0-9]* :\[2001:db8::1\]:$PORT :\[2001:db8::2\]::$E_RPORT\$"
+	# Refusals: IPv6 in brackets, IPv4 plain.
+	wait_for eval '[ "$(total)" = 0 ]'
+	hold_open a 1 ::1
+	[ "$HELD" = "held 1" ]
+	reply_is 'busy\r\n' ::1
+	wait_log 'deny \[::1\]:[0-9]* per-client 1/1$'
+	hold_open b 1 127.0.0.1
+	[ "$HELD" = "held 1" ]
+	reply_is 'busy\r\n' 127.0.0.1
+	wait_log 'deny 127\.0\.0\.1:[0-9]* per-client 1/1$'
+	[ "$(log_count '::ffff')" -eq 0 ]
+}
+
+@test "IPv6 clients are grouped by /64: the dump shows client [2001:db8::]" {
+	start_server -v -C '1:busy\r\n' :: 0 "${PROG[@]}"
+	hold_open a 1 -s 2001:db8::1 2001:db8::1
+	[ "$HELD" = "held 1" ]
+	reply_is 'busy\r\n' -s 2001:db8::2 2001:db8::1
+	wait_log 'deny \[2001:db8::2\]:[0-9]* per-client 1/1$'
+	run state
+	[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
+	[[ "${lines[1]}" =~ ^"tcpwarden: client [2001:db8::] 1/1 pids "[0-9]+$ ]]
+	# Another /64 is another client.
+	hold_open b 1 -s 2001:db8:0:1::1 2001:db8::1
+	[ "$HELD" = "held 1" ]
+	run state
+	[ "${lines[0]}" = "tcpwarden: state: 2/40 clients 2" ]
+	[[ "$output" == *"tcpwarden: client [2001:db8::] 1/1 pids "* ]]
+	[[ "$output" == *"tcpwarden: client [2001:db8:0:1::] 1/1 pids "* ]]
+}
+
+@test "--ip6-prefix=128 separates 2001:db8::1 and ::2; --ip6-prefix=60 joins /64s" {
+	start_server -v -C '1:busy' --ip6-prefix=128 2001:db8::1 0 "${PROG[@]}"
+	hold_open a 1 -s 2001:db8::1 2001:db8::1
+	hold_open b 1 -s 2001:db8::2 2001:db8::1
+	[ "$HELD" = "held 1" ]
+	reply_is busy -s 2001:db8::2 2001:db8::1
+	run state
+	[ "${lines[0]}" = "tcpwarden: state: 2/40 clients 2" ]
+	[[ "$output" == *"tcpwarden: client [2001:db8::1] 1/1 pids "* ]]
+	[[ "$output" == *"tcpwarden: client [2001:db8::2] 1/1 pids "* ]]
+	hold_close_all
+	stop_server
+	# /60 ends inside a byte: 2001:db8:0:1:: and 2001:db8:: share it.
+	start_server -v -C '1:busy' --ip6-prefix=60 2001:db8::1 0 "${PROG[@]}"
+	hold_open a 1 -s 2001:db8:0:1::1 2001:db8::1
+	[ "$HELD" = "held 1" ]
+	reply_is busy -s 2001:db8::2 2001:db8::1
+	run state
+	[[ "${lines[1]}" =~ ^"tcpwarden: client [2001:db8::] 1/1 pids " ]]
+	envline -s 2001:db8:1::1 2001:db8::1
+	[ "$E_RIP" = 2001:db8:1::1 ]
+}
+
+@test "a client cannot get a second budget through the v4-mapped form (:: and 0)" {
+	local host
+	for host in :: 0; do
+		start_server -v -C '1:busy' "$host" 0 "${PROG[@]}"
+		# Plain IPv4 first, then the mapped form on an IPv6 socket ...
+		hold_open a 1 127.0.0.1
+		[ "$HELD" = "held 1" ]
+		reply_is busy ::ffff:127.0.0.1
+		run state
+		[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
+		[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 1/1 pids " ]]
+		hold_close a
+		wait_for eval '[ "$(total)" = 0 ]'
+		# ... and the other way round.
+		hold_open b 1 ::ffff:127.0.0.1
+		[ "$HELD" = "held 1" ]
+		reply_is busy 127.0.0.1
+		run state
+		[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 1/1 pids " ]]
+		hold_close b
+		wait_for eval '[ "$(total)" = 0 ]'
+		# The mapped form is the IPv4 client everywhere: environment, log.
+		envline ::ffff:127.0.0.1
+		[ "$E_PROTO" = TCP ] && [ "$E_RIP" = 127.0.0.1 ]
+		[ "$E_LIP" = 127.0.0.1 ] && [ "$E6_RIP" = - ]
+		[ "$(log_count 'deny 127\.0\.0\.1:[0-9]* per-client 1/1$')" -eq 2 ]
+		[ "$(log_count '::ffff')" -eq 0 ]
+		hold_close_all
+		stop_server
+	done
+}
+
+@test "mapped IPv4 clients are grouped by the IPv4 prefixes, not the IPv6 ones" {
+	start_server -v -C 1:busy :: 0 "${PROG[@]}"
+	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	# Under an IPv6 /64 every mapped address would be one client.
+	envline -s 127.0.0.3 127.0.0.1
+	[ "$E_RIP" = 127.0.0.3 ]
+	hold_close_all
+	stop_server
+	start_server -v -N 1:netfull :: 0 "${PROG[@]}"
+	hold_open a 1 -s ::ffff:127.0.0.2 ::ffff:127.0.0.1
+	[ "$HELD" = "held 1" ]
+	reply_is netfull -s 127.0.0.3 127.0.0.1
+	wait_log 'deny 127\.0\.0\.3:[0-9]* per-net 1/1$'
+	# Under an IPv6 /48 every mapped address would be one network.
+	envline -s 127.0.1.2 127.0.0.1
+	[ "$E_RIP" = 127.0.1.2 ]
+}
+
+@test "-N per network with --net6-prefix=48; another /48 is still served" {
+	start_server -v -N '2:netfull\r\n' --net6-prefix=48 :: 0 "${PROG[@]}"
+	hold_open a 1 -s 2001:db8::1 2001:db8::1
+	hold_open b 1 -s 2001:db8:0:1::1 2001:db8::1
+	[ "$HELD" = "held 1" ]
+	reply_is 'netfull\r\n' -s 2001:db8:0:2::1 2001:db8::1
+	wait_log 'deny \[2001:db8:0:2::1\]:[0-9]* per-net 2/2$'
+	envline -s 2001:db8:1::1 2001:db8::1
+	[ "$E_RIP" = 2001:db8:1::1 ]
+	run state
+	[[ "$output" == *"tcpwarden: client [2001:db8::] 1/10 pids "* ]]
+	[[ "$output" == *"tcpwarden: client [2001:db8:0:1::] 1/10 pids "* ]]
+	hold_close_all
+	stop_server
+	# With /64 networks the three /64s are three networks.
+	start_server -v -N '2:netfull\r\n' --net6-prefix=64 :: 0 "${PROG[@]}"
+	hold_open a 1 -s 2001:db8::1 2001:db8::1
+	hold_open b 1 -s 2001:db8:0:1::1 2001:db8::1
+	envline -s 2001:db8:0:2::1 2001:db8::1
+	[ "$E_RIP" = 2001:db8:0:2::1 ]
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# Storms of issue 2: thousands of connections from many loopback source
+# addresses, many at a time, to a program that exits at once.  Afterwards
+# the table must be exact: no zombie, a total of 0 and no client in the
+# state dump, and every client able to hold exactly its limit again.
+#
+# PROG exits at once, except once $FLAG exists (for the checks after the
+# storm) or for the client HOLDER, which holds its connections: then it
+# writes "ready" and lives until the client closes.
+
+load lib
+load hold
+
+setup() {
+	FLAG=$BATS_TEST_TMPDIR/flag
+	HOLDER=none
+}
+
+teardown() { limit_teardown; }
+
+prog() {
+	PROG=(sh -c '[ -e "$1" ] || [ "$TCPREMOTEIP" = "$2" ] || exit 0
+	    echo ready; exec cat >/dev/null' sh "$FLAG" "$HOLDER")
+}
+
+# storm N CONC FIRST LAST: N connections, CONC at a time, from
+# 127.0.0.FIRST to 127.0.0.LAST in turn; every one must end with EOF.
+storm() {
+	run "$CLIENT" --storm "$1" --conc "$2" --src "127.0.0.$3-$4" -T 25 \
+	    127.0.0.1 "$PORT"
+	echo "storm: $output"
+	[ "$output" = "done $1 ok $1 failed 0" ]
+}
+
+# settled: the last child is gone (none left, none a zombie) and reaped.
+settled() {
+	wait_for no_children || { echo "children left (Z: a zombie):" $(children); return 1; }
+	wait_for eval '[ "$(total)" = 0 ]'
+	run state
+	echo "$output"
+	[ "${lines[0]}" = "tcpwarden: state: 0/$1 clients 0" ]
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+# Every connection either started a child or was refused; every child
+# started was reaped (its "end" logged).
+accounted() {
+	local pids denies ends
+	# (grep -c fails when it counts 0)
+	pids=$(log_count 'tcpwarden: pid ' || true)
+	denies=$(log_count 'tcpwarden: deny ' || true)
+	ends=$(log_count 'tcpwarden: end ' || true)
+	echo "connections $1: children $pids, refused $denies, ended $ends"
+	[ $((pids + denies)) -eq "$1" ]
+	[ "$ends" -eq "$pids" ]
+}
+
+# holds_limit LIMIT ADDR...: each address can hold exactly LIMIT
+# connections at once (all served), and one more is refused with "full".
+holds_limit() {
+	local limit=$1 a
+	shift
+	for a in "$@"; do
+		hold_open "h${a//./_}" $((limit + 1)) -T 5 -s "$a" 127.0.0.1
+		[ "$HELD" = "held $limit" ] || { echo "$a: $HELD"; return 1; }
+		reply_is full -s "$a" 127.0.0.1
+	done
+	run state
+	[ "${lines[0]}" = "tcpwarden: state: $((limit * $#))/$MAX clients $#" ]
+	for a in "$@"; do
+		[[ "$output" == *"client $a $limit/$limit pids "* ]] ||
+		    { echo "no $a $limit/$limit in: $output"; return 1; }
+	done
+	hold_close_all
+	wait_for eval '[ "$(total)" = 0 ]'
+}
+
+@test "storm: 3000 connections from 40 addresses, 50 at a time, -c 100 -C 3" {
+	MAX=100 HOLDER=127.0.0.41
+	prog
+	start_server -v -c $MAX -C 3:full 127.0.0.1 0 "${PROG[@]}"
+	# One client is at its limit all through the storm: the per-client
+	# limit bites for every one of its connections, and sometimes for
+	# the others.
+	hold_open holder 3 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 3" ]
+	storm 3000 50 2 41
+	# 3000 round robin over 40 addresses: 75 from the holder, all refused.
+	[ "$(log_count 'deny 127\.0\.0\.41:[0-9]* per-client 3/3$')" -eq 75 ]
+	hold_close holder
+	settled $MAX
+	accounted 3003
+	[ "$(status_max)" -le $MAX ]
+	touch "$FLAG"
+	holds_limit 3 $(seq -f '127.0.0.%g' 2 21)
+	holds_limit 3 $(seq -f '127.0.0.%g' 22 41)
+	settled $MAX
+}
+
+@test "storm: -c 5, the total limit reached again and again by children that exit at once" {
+	MAX=5
+	prog
+	start_server -v -c $MAX -C 2:full 127.0.0.1 0 "${PROG[@]}"
+	storm 2000 50 2 21
+	settled $MAX
+	accounted 2000
+	[ "$(status_max)" -eq $MAX ]
+	[ "$(log_count "status: $MAX/$MAX$")" -gt 1 ]
+	touch "$FLAG"
+	local i
+	for i in $(seq 2 2 20); do
+		holds_limit 2 127.0.0.$i 127.0.0.$((i + 1))
+	done
+	settled $MAX
+}
+
+@test "storm: -C 1 from 10 addresses, 50 at a time: refusals race with deaths" {
+	MAX=100
+	prog
+	start_server -v -c $MAX -C 1:full 127.0.0.1 0 "${PROG[@]}"
+	storm 2000 50 2 11
+	settled $MAX
+	accounted 2000
+	touch "$FLAG"
+	holds_limit 1 $(seq -f '127.0.0.%g' 2 11)
+	settled $MAX
+}
