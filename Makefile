@@ -1,5 +1,5 @@
 # tcpwarden: make, make check, make install (PREFIX, DESTDIR), make clean;
-# also lint, san (sanitizer build), fuzz, bench.
+# also lint, analyze, san (sanitizer build), fuzz, bench.
 
 CC = cc
 OPT = -O2 -g
@@ -52,10 +52,9 @@ san:
 strict:
 	$(MAKE) BUILD=build/strict EXTRA=-Werror build/strict/tcpwarden
 
+# The quick checks; make analyze (mk/analyze.mk) runs the analyzers.
 lint: strict
 	mandoc -T lint -W warning man/tcpwarden.1
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --inline-suppr -Isrc src cmd
 
 check: strict san tcpwarden helpers
 	mandoc -T lint -W warning man/tcpwarden.1

@@ -120,9 +120,13 @@ usage_error(const char *s, ...)
 
 	log_start(&l, "usage: ");
 	va_start(ap, s);
-	for (; s; s = va_arg(ap, const char *))
+	for (; s; s = va_arg(ap, const char *)) /* NOLINT(clang-analyzer-valist.Uninitialized): started above */
 		log_str(&l, s);
 	va_end(ap);
+	/* The line quotes what the user typed: keep it one line. */
+	for (size_t i = 0; i < l.len; i++)
+		if ((unsigned char)l.buf[i] < 32 || l.buf[i] == 127)
+			l.buf[i] = '?';
 	log_flush(&l);
 	_exit(100);
 }
@@ -144,25 +148,29 @@ number(const char *arg, unsigned long min, unsigned long max)
 
 /* "n[:msg]" of -C and -N. */
 static void
-limit_arg(struct limit *lim, const char *arg)
+limit_arg(struct limit *lim, char *arg)
 {
-	char *copy = strdup(arg), *colon;
+	char *colon = strchr(arg, ':'), num[24];
+	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
 	long len;
 
-	if (!copy)
-		log_fatal(111, "out of memory", NULL);
-	colon = strchr(copy, ':');
-	if (colon)
-		*colon = '\0';
-	lim->max = number(copy, 1, MAX_CONNS);
+	/* The number is copied out; the message is unescaped where it
+	 * stands, in argv, which lives as long as the server: nothing to
+	 * allocate or free, however often the option is given. */
+	if (n >= sizeof num)
+		usage_error("option ", optname, ": '", arg,
+		    "' is not a number from 1 to 1000000", NULL);
+	memcpy(num, arg, n);
+	num[n] = '\0';
+	lim->max = number(num, 1, MAX_CONNS);
 	lim->on = 1;
 	lim->msg = "";
 	lim->msg_len = 0;
 	if (colon) {
 		len = parse_escapes(colon + 1, colon + 1);
 		if (len < 0)
-			usage_error("option ", optname, ": bad escape in '",
-			    arg, "' (only \\r, \\n and \\\\)", NULL);
+			usage_error("option ", optname, ": bad escape in "
+			    "the message (only \\r, \\n and \\\\)", NULL);
 		lim->msg = colon + 1;
 		lim->msg_len = (size_t)len;
 	}
@@ -186,9 +194,13 @@ bad_option(const char *arg, int opt, int missing)
 			n = sizeof name - 1;
 		memcpy(name, arg, n);
 		name[n] = '\0';
+		/* getopt_long takes unique abbreviations: count what this
+		 * one could stand for. */
 		for (i = 0; longopts[i].name; i++)
-			if (strcmp(longopts[i].name, name + 2) == 0)
-				known = 1;
+			if (strncmp(longopts[i].name, name + 2, n - 2) == 0)
+				known++;
+		if (known > 1)
+			usage_error("option ", name, " is ambiguous", NULL);
 		if (missing)
 			usage_error("option ", name, " needs an argument", NULL);
 		if (known)
@@ -418,7 +430,8 @@ main(int argc, char **argv)
 		if (!m)
 			log_fatal(111, "out of memory", NULL);
 		memcpy(m, diemsg, n);
-		memcpy(m + n, "\r\n", 3);
+		memcpy(m + n, "\r\n", 2);
+		m[n + 2] = '\0';
 		cfg.per_client.msg = cfg.per_net.msg = m;
 		cfg.per_client.msg_len = cfg.per_net.msg_len = n + 2;
 	}

@@ -168,7 +168,7 @@ access_apply_limits(const struct access_result *r, struct access_limits *lim)
 			if (len > sizeof rule_msg - 3)
 				len = sizeof rule_msg - 3;
 			memcpy(rule_msg, v, len);
-			memcpy(rule_msg + len, "\r\n", 2);
+			memcpy(rule_msg + len, "\r\n", 3);
 			lim->msg = lim->net_msg = rule_msg;
 			lim->msg_len = lim->net_msg_len = len + 2;
 		}

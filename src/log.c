@@ -54,8 +54,9 @@ void
 log_addr(struct log_line *l, const struct addr *a)
 {
 	char text[ADDR_TEXT_MAX];
+	size_t n = addr_format(a, 1, text);
 
-	log_mem(l, text, addr_format(a, 1, text));
+	log_mem(l, text, n);
 }
 
 void
@@ -79,7 +80,8 @@ log_flush(struct log_line *l)
 static void
 log_strings(struct log_line *l, const char *s, va_list ap)
 {
-	for (; s; s = va_arg(ap, const char *))
+	/* The caller has started ap. */
+	for (; s; s = va_arg(ap, const char *)) /* NOLINT(clang-analyzer-valist.Uninitialized) */
 		log_str(l, s);
 }
 

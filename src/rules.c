@@ -439,7 +439,7 @@ rules_fail(struct parser *p, const char *what, const char *arg, size_t arglen)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)arg[i];
 
-		shown[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		shown[i] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
 	}
 	if (n < arglen) {
 		memcpy(shown + n, "...", 3);
@@ -599,7 +599,7 @@ rules_dotted(const char *s, size_t n, int allow_range, struct parsed *a)
 static const char *
 rules_groups(const char *s, size_t n, struct parsed *a)
 {
-	unsigned groups = 0;
+	size_t groups = 0;
 	size_t i = 0;
 
 	a->family = AF_INET6;
@@ -1114,7 +1114,8 @@ static void
 rules_found(const struct rule *ru, enum rules_step step, struct rules_match *m)
 {
 	m->step = step;
-	m->key = ru->addr;
+	/* ru points into r->rule, never NULL where an index to it exists. */
+	m->key = ru->addr; /* NOLINT(clang-analyzer-core.NullDereference) */
 	m->data = ru->data;
 	m->len = ru->len;
 }
@@ -1127,6 +1128,9 @@ rules_lookup(const struct rules *r, const struct rules_query *q,
 	struct strkey k;
 	struct ipent e;
 	size_t hostlen = q->host ? strlen(q->host) : 0;
+
+	if (r->nrules == 0)
+		return 0;
 
 	memset(&k, 0, sizeof k);
 	k.ip = q->ip;
@@ -1268,8 +1272,8 @@ rules_kcat(struct keybuf *kb, const char *s, size_t n, int lower)
 		return;
 	}
 	for (i = 0; i < n; i++)
-		kb->buf[kb->len + i] = lower ?
-		    (char)rules_lower((unsigned char)s[i]) : s[i];
+		kb->buf[kb->len + i] = (char)(lower ?
+		    rules_lower((unsigned char)s[i]) : s[i]);
 	kb->len += n;
 	kb->buf[kb->len] = '\0';
 }
