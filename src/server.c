@@ -51,13 +51,16 @@ static struct timespec resume_at;
 static int starved;                /* accept failed for want of resources,
                                     * and has not worked since */
 
-/* What a forked child must do before exec (spawn.h): the rest of a
- * banner that did not fit the socket at once, and the look-ups of -h and
- * -r with whatever the rules could not decide without them. */
+/* What the forked child does for its connection before exec (spawn.h):
+ * everything the parent need not, so that the parent, the one serial
+ * part, goes back to accepting at once.  The child finds its local
+ * address, sets the socket options, makes the look-ups of -h and -r,
+ * decides what the rules could not decide without them, writes the
+ * banner, logs ok and builds the environment. */
 struct child_work {
-	const char *banner;            /* banner bytes still to write */
-	size_t banner_len;
-	const struct addr *local, *remote;
+	struct addr local;             /* known when local_known */
+	int local_known;
+	const struct addr *remote;
 	uint32_t client_count;         /* the client's children before it */
 	uint32_t net_count;            /* the network's, where counted */
 	struct access_result access;   /* ALLOW (decided) or LATER */
@@ -177,20 +180,38 @@ over_limit(int fd, const struct addr *remote, const struct access_limits *lim,
 	return 0;
 }
 
-/* In the child: what is left of the banner, to the connection on fd 1. */
+/* In the child: the banner, to the connection on fd 1.  The child may
+ * wait on a client that does not read; the server never does. */
 static int
-write_banner(struct child_work *w)
+write_banner(void)
 {
-	while (w->banner_len > 0) {
-		ssize_t n = write(1, w->banner, w->banner_len);
+	const char *p = cfg->banner;
+	size_t left = cfg->banner_len;
+
+	while (left > 0) {
+		ssize_t n = write(1, p, left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return 111;
-		w->banner += n;
-		w->banner_len -= (size_t)n;
+		p += n;
+		left -= (size_t)n;
 	}
 	return 0;
+}
+
+/* The connection's local address: the bound one, or, for an
+ * any-address, the socket's. */
+static void
+local_address(int fd, struct addr *local)
+{
+	struct sockaddr_storage ls;
+	socklen_t len = sizeof ls;
+
+	*local = bound;
+	if (bound_wildcard &&
+	    getsockname(fd, (struct sockaddr *)&ls, &len) == 0)
+		addr_from_sockaddr(local, (struct sockaddr *)&ls);
 }
 
 /* In the forked child, before exec.  Returns 0 or the exit code. */
@@ -203,12 +224,22 @@ child_prep(void *ctx, char *const **envp)
 	const char *host = NULL, *info = NULL;
 	struct env_conn ec;
 
-	if (!cfg->lookup_host && !cfg->ident)
-		return write_banner(w);
+	if (!w->local_known)
+		local_address(1, &w->local);
+	if (cfg->nodelay) {
+		int one = 1;
+		setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
+	if (!cfg->keep_ip_options && w->remote->family == AF_INET) {
+		/* -O: drop any IP options (source routes) the client sent,
+		 * so replies cannot be steered by them.  This works on the
+		 * IPv4-mapped connections of a dual-stack socket too. */
+		setsockopt(1, IPPROTO_IP, IP_OPTIONS, NULL, 0);
+	}
 	if (cfg->lookup_host && lookup_host(w->remote, cfg->paranoid,
 	    (unsigned)cfg->timeout, hostbuf, sizeof hostbuf))
 		host = hostbuf;
-	if (cfg->ident && lookup_ident(w->local, w->remote,
+	if (cfg->ident && lookup_ident(&w->local, w->remote,
 	    (unsigned)cfg->timeout, infobuf, sizeof infobuf))
 		info = infobuf;
 	if (r->verdict == ACCESS_LATER) {
@@ -230,11 +261,13 @@ child_prep(void *ctx, char *const **envp)
 	}
 	/* The banner goes to allowed connections only, so after the
 	 * decision. */
-	if (write_banner(w) != 0)
+	if (write_banner() != 0)
 		return 111;
-	log_ok(getpid(), w->local, w->remote, host, info);
+	/* Without look-ups the parent has logged ok already, in order. */
+	if (cfg->lookup_host || cfg->ident)
+		log_ok(getpid(), &w->local, w->remote, host, info);
 	memset(&ec, 0, sizeof ec);
-	ec.local = w->local;
+	ec.local = &w->local;
 	ec.remote = w->remote;
 	ec.concurrency = w->client_count + 1;
 	ec.host = host;
@@ -249,12 +282,11 @@ child_prep(void *ctx, char *const **envp)
 static void
 serve(int fd, const struct sockaddr_storage *ss)
 {
-	struct addr remote, local;
+	struct addr remote;
 	struct addr_key client, net;
 	struct access_limits lim;
 	struct child_work work;
 	struct spawn_req req;
-	struct env_conn ec;
 	struct log_line l;
 	uint32_t client_count, net_count = 0;
 	int lookups = cfg->lookup_host || cfg->ident;
@@ -289,55 +321,21 @@ serve(int fd, const struct sockaddr_storage *ss)
 	if (over_limit(fd, &remote, &lim, client_count, net_count) != 0)
 		return;
 
-	local = bound;
-	if (bound_wildcard) {
-		struct sockaddr_storage ls;
-		socklen_t len = sizeof ls;
-		if (getsockname(fd, (struct sockaddr *)&ls, &len) == 0)
-			addr_from_sockaddr(&local, (struct sockaddr *)&ls);
+	/* The rest is the child's (child_prep), but for the ok line at -v,
+	 * which the parent writes after the pid line so the two stay in
+	 * order. */
+	work.remote = &remote;
+	work.client_count = client_count;
+	work.net_count = net_count;
+	if (log_level >= LOG_VERBOSE && !lookups) {
+		local_address(fd, &work.local);
+		work.local_known = 1;
 	}
-	if (cfg->nodelay) {
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	}
-	if (!cfg->keep_ip_options && remote.family == AF_INET) {
-		/* -O: drop any IP options (source routes) the client sent,
-		 * so replies cannot be steered by them.  This works on the
-		 * IPv4-mapped connections of a dual-stack socket too. */
-		setsockopt(fd, IPPROTO_IP, IP_OPTIONS, NULL, 0);
-	}
-	if (cfg->banner_len > 0) {
-		/* Never wait on a client here: what the socket does not
-		 * take at once, the child writes; and where the child is
-		 * still to decide, all of it, once the client is allowed. */
-		ssize_t n = 0;
-		if (work.access.verdict != ACCESS_LATER)
-			n = send(fd, cfg->banner, cfg->banner_len,
-			    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0)
-			n = 0;
-		work.banner = cfg->banner + n;
-		work.banner_len = cfg->banner_len - (size_t)n;
-	}
-
-	memset(&ec, 0, sizeof ec);
-	ec.local = &local;
-	ec.remote = &remote;
-	ec.concurrency = client_count + 1;
-	ec.rule = work.access.data;
-	ec.rule_len = work.access.len;
 	memset(&req, 0, sizeof req);
 	req.fd = fd;
 	req.argv = cfg->argv;
-	req.envp = env_build(&ec);
-	if (work.banner_len > 0 || lookups) {
-		work.local = &local;
-		work.remote = &remote;
-		work.client_count = client_count;
-		work.net_count = net_count;
-		req.prep = child_prep;
-		req.ctx = &work;
-	}
+	req.prep = child_prep;
+	req.ctx = &work;
 
 	/* SIGCHLD is blocked for the whole run (sig.h) and only read in the
 	 * main loop, so even a child that exits at once is reaped only after
@@ -355,9 +353,8 @@ serve(int fd, const struct sockaddr_storage *ss)
 	log_str(&l, " from ");
 	log_addr(&l, &remote);
 	log_flush(&l);
-	/* With look-ups, the child logs ok (or deny) once it knows. */
 	if (!lookups)
-		log_ok(pid, &local, &remote, NULL, NULL);
+		log_ok(pid, &work.local, &remote, NULL, NULL);
 	log_status();
 }
 

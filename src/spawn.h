@@ -14,11 +14,12 @@
 struct spawn_req {
 	int fd;                  /* the connection: the child's fd 0 and 1 */
 	char *const *argv;       /* program and arguments, for execvp */
-	char *const *envp;       /* the child's whole environment */
-	/* With prep set, the child is forked and calls prep(ctx, &envp)
-	 * after its descriptors and signals are set and before exec; prep
-	 * may replace envp, and returns 0 to go on, or an exit code for the
-	 * child to end with. */
+	char *const *envp;       /* the child's whole environment, unless
+	                          * prep sets it */
+	/* With prep set, the child calls prep(ctx, &envp) after its
+	 * descriptors and signals are set and before exec; prep may set
+	 * envp, and returns 0 to go on, or an exit code for the child to
+	 * end with. */
 	int (*prep)(void *ctx, char *const **envp);
 	void *ctx;
 };

@@ -250,3 +250,38 @@ envline() {
 	envline -s 2001:db8:0:2::1 2001:db8::1
 	[ "$E_RIP" = 2001:db8:0:2::1 ]
 }
+
+@test "text and cdb rules with IPv6: CIDR longest first, group prefixes, mapped IPv4" {
+	cat >"$BATS_TEST_TMPDIR/rules" <<-'EOF2'
+	2001:db8:0:1::/64:deny
+	2001:db8::/48:allow,X="48"
+	2001:db8::/32:allow,X="32"
+	2001:db8::2:allow,X="exact"
+	::ffff:127.0.0.1:allow,X="v4"
+	:deny
+	EOF2
+	start_server -v --rules="$BATS_TEST_TMPDIR/rules" 0 0 \
+	    sh -c 'echo "X=${X-unset}"'
+	[ "$(conn -s 2001:db8::2 2001:db8::1)" = "X=exact" ]
+	[ "$(conn -s 2001:db8:0:2::1 2001:db8::1)" = "X=48" ]
+	[ "$(conn -s 2001:db8:1::1 2001:db8::1)" = "X=32" ]
+	[ "$(conn -s 2001:db8:0:1::1 2001:db8::1)" = "" ]
+	wait_log 'deny \[2001:db8:0:1::1\]:[0-9]* rule 2001:db8:0:1::/64$'
+	# A rule written as a mapped address is the IPv4 client.
+	[ "$(conn 127.0.0.1)" = "X=v4" ]
+	[ "$(conn ::1)" = "" ]
+	wait_log 'deny \[::1\]:[0-9]* rule default$'
+	stop_server
+
+	# The same decisions from a cdb, where IPv6 prefixes are whole
+	# groups ending in ':' (CIDR cannot be said in tcprules' syntax).
+	printf '%s\n' '2001:db8:0:1::deny' '2001:db8::allow,X="32"' \
+	    '2001:db8::2:allow,X="exact"' ':deny' |
+	    "$TOP/build/cdbmake-rules" "$BATS_TEST_TMPDIR/r.cdb" "$BATS_TEST_TMPDIR/r.tmp"
+	start_server -v -x "$BATS_TEST_TMPDIR/r.cdb" 0 0 \
+	    sh -c 'echo "X=${X-unset}"'
+	[ "$(conn -s 2001:db8::2 2001:db8::1)" = "X=exact" ]
+	[ "$(conn -s 2001:db8:1::1 2001:db8::1)" = "X=32" ]
+	[ "$(conn -s 2001:db8:0:1::1 2001:db8::1)" = "" ]
+	[ "$(conn ::1)" = "" ]
+}
