@@ -12,8 +12,8 @@ static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NHANDLED (sizeof handled / sizeof handled[0])
 
 static sigset_t start_mask;
-static struct sigaction start_chld, start_pipe;
-static int chld_changed, pipe_changed;
+static struct sigaction start_action[NHANDLED], start_pipe;
+static int changed[NHANDLED], pipe_changed;
 static int sfd = -1;
 
 int
@@ -23,30 +23,33 @@ sig_init(void)
 	sigset_t set;
 	size_t i;
 
-	sigemptyset(&set);
-	for (i = 0; i < NHANDLED; i++) {
-		struct sigaction now;
-		sigaction(handled[i], NULL, &now);
-		/* An ignored signal is dropped when sent, blocked or not:
-		 * it never reaches the signalfd, and stays ignored. */
-		if (now.sa_handler != SIG_IGN || handled[i] == SIGCHLD)
-			sigaddset(&set, handled[i]);
-	}
-	/* Blocked before anything else, so none is lost or acted on by a
-	 * default disposition; from here on they only queue. */
-	sigprocmask(SIG_BLOCK, &set, &start_mask);
-
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
-	/* SIGCHLD ignored would make the kernel reap the children itself,
-	 * out of the table's sight. */
-	sigaction(SIGCHLD, NULL, &start_chld);
-	if (start_chld.sa_handler == SIG_IGN ||
-	    (start_chld.sa_flags & SA_NOCLDWAIT)) {
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGCHLD, &sa, NULL);
-		chld_changed = 1;
+	sigemptyset(&set);
+	for (i = 0; i < NHANDLED; i++) {
+		sigaction(handled[i], NULL, &start_action[i]);
+		/* SIGINT ignored at start is a background job's, which
+		 * Ctrl-C in its terminal must not end: it stays ignored (an
+		 * ignored signal is dropped when sent, blocked or not).
+		 * The others are ours whatever we inherited: SIGTERM must
+		 * stop us, and SIGCHLD ignored would make the kernel reap the
+		 * children itself, out of the table's sight. */
+		if (start_action[i].sa_handler == SIG_IGN &&
+		    handled[i] == SIGINT)
+			continue;
+		if (start_action[i].sa_handler == SIG_IGN ||
+		    (handled[i] == SIGCHLD &&
+		    (start_action[i].sa_flags & SA_NOCLDWAIT))) {
+			sa.sa_handler = SIG_DFL;
+			sigaction(handled[i], &sa, NULL);
+			changed[i] = 1;
+		}
+		sigaddset(&set, handled[i]);
 	}
+	/* Blocked, they only queue, for the signalfd: their default
+	 * dispositions never act. */
+	sigprocmask(SIG_BLOCK, &set, &start_mask);
+
 	/* A client that goes away must cost us an EPIPE, never our life. */
 	sigaction(SIGPIPE, NULL, &start_pipe);
 	if (start_pipe.sa_handler != SIG_IGN) {
@@ -82,8 +85,11 @@ sig_read(void)
 void
 sig_child_restore(void)
 {
-	if (chld_changed)
-		sigaction(SIGCHLD, &start_chld, NULL);
+	size_t i;
+
+	for (i = 0; i < NHANDLED; i++)
+		if (changed[i])
+			sigaction(handled[i], &start_action[i], NULL);
 	if (pipe_changed)
 		sigaction(SIGPIPE, &start_pipe, NULL);
 	sigprocmask(SIG_SETMASK, &start_mask, NULL);

@@ -13,10 +13,10 @@
 extern int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
 
 /* Remember the mask and dispositions tcpwarden started with, block the
- * handled signals, open the signalfd, and ignore SIGPIPE.  A signal that
- * was ignored at start (nohup, a background job) stays ignored, except
- * SIGCHLD, which must be at SIG_DFL for children to be waited for.
- * Returns the signalfd (non-blocking, close-on-exec), or -1. */
+ * handled signals, open the signalfd, and ignore SIGPIPE.  SIGINT ignored
+ * at start (a background job) stays ignored; the others are taken even if
+ * they were ignored, and given back ignored to the child.  Returns the
+ * signalfd (non-blocking, close-on-exec), or -1. */
 int sig_init(void);
 
 /* Read every pending signal from the signalfd into the flags above. */

@@ -427,3 +427,22 @@ stop_with() {
 	# Byte for byte, also after a connection has been served.
 	cmp "$portfile" <(printf '%s\n' "$PORT")
 }
+
+@test "SIGTERM ignored at start still stops tcpwarden; the program gets it ignored" {
+	real=$TCPWARDEN
+	TCPWARDEN=$BATS_TEST_TMPDIR/tw-ignoring-term
+	printf '#!/bin/sh\ntrap "" TERM HUP\nexec "%s" "$@"\n' "$real" >"$TCPWARDEN"
+	chmod +x "$TCPWARDEN"
+	start_server 127.0.0.1 0 "$CHILDSTATE"
+	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
+	[[ "$output" == *"SIGTERM: ignore"* ]]
+	[[ "$output" == *"SIGHUP: ignore"* ]]
+	[[ "$output" == *"SIGCHLD: default"* ]]
+	kill -HUP "$SERVER_PID"
+	kill -0 "$SERVER_PID"
+	kill -TERM "$SERVER_PID"
+	wait "$SERVER_PID"
+	status=$?
+	SERVER_PID=
+	[ "$status" -eq 0 ]
+}
