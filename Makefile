@@ -34,7 +34,8 @@ $(BUILD)/%.o: src/%.c $(HDRS)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Test helpers, built with the normal flags.
-HELPERS = $(BUILD)/helpers/childstate $(BUILD)/helpers/tcpclient
+HELPERS = $(BUILD)/helpers/childstate $(BUILD)/helpers/tcpclient \
+          $(BUILD)/helpers/badclient
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(BUILD)/helpers
 	$(CC) $(CFLAGS) -o $@ $<

@@ -18,7 +18,15 @@ start_server() {
 	LOG=$BATS_TEST_TMPDIR/log
 	local portfile=$BATS_TEST_TMPDIR/port i
 	: >"$portfile"
-	"$TCPWARDEN" -1 "$@" >"$portfile" 2>"$LOG" &
+	# Without the descriptors bats holds above 2: a program outliving its
+	# test would keep them, and bats would wait for it forever.
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] 2>/dev/null && exec {fd}>&-
+		done
+		exec "$TCPWARDEN" -1 "$@"
+	) >"$portfile" 2>"$LOG" &
 	SERVER_PID=$!
 	for i in $(seq 200); do
 		PORT=$(head -n 1 "$portfile")
