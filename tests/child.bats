@@ -38,7 +38,7 @@ gone() {
 # open, and tcpwarden, like tcpserver, passes on what it was given).  The
 # wrapper execs, so the pid is still tcpwarden's.
 with_signals() {
-	local opts=() wrapper=$BATS_TEST_TMPDIR/wrap
+	local opts=()
 	while [ "$1" != -- ]; do
 		opts+=("$1")
 		shift
@@ -46,18 +46,11 @@ with_signals() {
 	shift
 	env "${opts[@]}" true 2>/dev/null ||
 		skip "env cannot set signals (coreutils < 8.31)"
-	cat >"$wrapper" <<EOF
-#!/bin/bash
-for fd in /proc/\$\$/fd/*; do
-	fd=\${fd##*/}
-	if [ "\$fd" -gt 2 ] && [ -e "/proc/\$\$/fd/\$fd" ]; then
-		exec {fd}>&-
-	fi
-done
-exec env ${opts[*]} "$TCPWARDEN" "\$@"
-EOF
-	chmod +x "$wrapper"
-	TCPWARDEN=$wrapper start_server "$@"
+	SERVER_PREFIX=(env "${opts[@]}")
+	start_server "$@"
+	local status=$?
+	unset SERVER_PREFIX
+	return $status
 }
 
 # childstate: one connection to childstate; its report in $out.

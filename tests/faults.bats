@@ -142,32 +142,21 @@ kill_holds() {
 	done
 }
 
-# start ARGS...: start_server ARGS..., with no descriptor above 2 passed
-# on (see start_limited): a program or grandchild that outlives a failed
-# test must not hold bats' own descriptors.
+# start ARGS...: start_server ARGS... (which passes on no descriptor
+# above 2: a program or grandchild that outlives a failed test must not
+# hold bats' own descriptors).
 start() { start_limited : "$@"; }
 
 # start_limited LIMIT ARGS...: start_server ARGS... with tcpwarden started
-# through a wrapper that closes every descriptor above 2 (bats leaves
-# some open; the descriptor counts below must be tcpwarden's alone) and
-# then runs the shell command LIMIT (e.g. "ulimit -n 5").  The wrapper
-# execs, so the pid is tcpwarden's.
+# after the shell command LIMIT (e.g. "ulimit -n 5").
 start_limited() {
-	local limit=$1 wrapper=$T/wrap
+	local limit=$1
 	shift
-	cat >"$wrapper" <<EOF
-#!/bin/bash
-for fd in /proc/\$\$/fd/*; do
-	fd=\${fd##*/}
-	if [ "\$fd" -gt 2 ] && [ -e "/proc/\$\$/fd/\$fd" ]; then
-		exec {fd}>&-
-	fi
-done
-$limit || exit 99
-exec "$TCPWARDEN" "\$@"
-EOF
-	chmod +x "$wrapper"
-	TCPWARDEN=$wrapper start_server "$@"
+	SERVER_PREFIX=(bash -c "$limit || exit 99; exec \"\$@\"" bash)
+	start_server "$@"
+	local status=$?
+	unset SERVER_PREFIX
+	return $status
 }
 
 # fds PID: the descriptor numbers PID holds, in order, on one line.

@@ -13,7 +13,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # start_server ARGS...: run "$TCPWARDEN -1 ARGS..." in the background; set
-# SERVER_PID and PORT.  Its stderr goes to $LOG.
+# SERVER_PID and PORT.  Its stderr goes to $LOG.  With the array
+# SERVER_PREFIX set, tcpwarden is started through that command (which must
+# exec it, so the pid stays tcpwarden's): env to change signals, sh -c
+# for a ulimit, and so on.
 start_server() {
 	LOG=$BATS_TEST_TMPDIR/log
 	local portfile=$BATS_TEST_TMPDIR/port i
@@ -25,7 +28,7 @@ start_server() {
 			fd=${fd##*/}
 			[ "$fd" -gt 2 ] 2>/dev/null && exec {fd}>&-
 		done
-		exec "$TCPWARDEN" -1 "$@"
+		exec ${SERVER_PREFIX[@]+"${SERVER_PREFIX[@]}"} "$TCPWARDEN" -1 "$@"
 	) >"$portfile" 2>"$LOG" &
 	SERVER_PID=$!
 	for i in $(seq 200); do

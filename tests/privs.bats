@@ -24,20 +24,11 @@ teardown() { common_teardown; }
 # $ENV_PREFIX if set (e.g. "env UID=1"; bash's own UID is read-only).
 # The wrappers exec, so the pid is tcpwarden's.
 start_with_groups() {
-	local wrapper=$BATS_TEST_TMPDIR/wrap
-	cat >"$wrapper" <<EOF
-#!/bin/bash
-for fd in /proc/\$\$/fd/*; do
-	fd=\${fd##*/}
-	if [ "\$fd" -gt 2 ] && [ -e "/proc/\$\$/fd/\$fd" ]; then
-		exec {fd}>&-
-	fi
-done
-exec perl -e '\$) = "0 0 4 27"; exec { \$ARGV[0] } @ARGV or die "exec: \$!"' \\
-    ${ENV_PREFIX:-} "$TCPWARDEN" "\$@"
-EOF
-	chmod +x "$wrapper"
-	TCPWARDEN=$wrapper start_server "$@"
+	SERVER_PREFIX=(perl -e '$) = "0 0 4 27"; exec { $ARGV[0] } @ARGV or die "exec: $!"' ${ENV_PREFIX:-})
+	start_server "$@"
+	local status=$?
+	unset SERVER_PREFIX
+	return $status
 }
 
 # child_ids: one connection to childstate; its report in $out.

@@ -13,25 +13,9 @@ CHUNKS=10      # 1,000 + 10 x 9,900 = 100,000 connections
 
 teardown() { common_teardown; }
 
-# start ARGS...: start_server ARGS..., tcpwarden started with no
-# descriptor above 2 (bats leaves some open, and tcpwarden would keep
-# them), so the descriptors counted are its own.  The wrapper execs, so
-# the pid is tcpwarden's.
-start() {
-	local wrapper=$BATS_TEST_TMPDIR/wrap
-	cat >"$wrapper" <<EOF
-#!/bin/bash
-for fd in /proc/\$\$/fd/*; do
-	fd=\${fd##*/}
-	if [ "\$fd" -gt 2 ] && [ -e "/proc/\$\$/fd/\$fd" ]; then
-		exec {fd}>&-
-	fi
-done
-exec "$TCPWARDEN" "\$@"
-EOF
-	chmod +x "$wrapper"
-	TCPWARDEN=$wrapper start_server "$@"
-}
+# start ARGS...: start_server ARGS... (which passes on no descriptor
+# above 2, so the descriptors counted are tcpwarden's own).
+start() { start_server "$@"; }
 
 # children: the server's child processes, zombies too.
 no_children() { [ -z "$(ps --ppid "$SERVER_PID" -o pid=)" ]; }
