@@ -75,7 +75,8 @@ uint32_t table_add(struct table *t, pid_t pid, const struct addr_key *client,
     const struct addr_key *net);
 
 /* Forget a child.  Returns 0, or -1 if pid is not in the table (a child
- * the table never held, such as a failed spawn glibc reaped itself). */
+ * the table never held, such as a look-up helper of another process's;
+ * the server ignores those). */
 int table_remove(struct table *t, pid_t pid);
 
 /* Call fn for every live client, with its pids, in no set order.  Meant
