@@ -74,9 +74,9 @@ uint32_t table_net_count(const struct table *t, const struct addr_key *k);
 uint32_t table_add(struct table *t, pid_t pid, const struct addr_key *client,
     const struct addr_key *net);
 
-/* Forget a child.  Returns 0, or -1 if pid is not in the table (a child
- * the table never held, such as a look-up helper of another process's;
- * the server ignores those). */
+/* Forget a child.  Returns 0, or -1 if pid is not in the table: a child
+ * the table never held, such as one the process had before it exec'd
+ * tcpwarden (the server reaps those and ignores them). */
 int table_remove(struct table *t, pid_t pid);
 
 /* Call fn for every live client, with its pids, in no set order.  Meant
