@@ -46,27 +46,7 @@ with_signals() {
 	shift
 	env "${opts[@]}" true 2>/dev/null ||
 		skip "env cannot set signals (coreutils < 8.31)"
-	SERVER_PREFIX=(env "${opts[@]}")
-	start_server "$@"
-	local status=$?
-	unset SERVER_PREFIX
-	return $status
-}
-
-# childstate: one connection to childstate; its report in $out.
-childstate() {
-	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
-	[ "$status" -eq 0 ]
-	out=$output
-}
-
-# has LINE: the child reported exactly this line.
-has() {
-	grep -qxF -- "$1" <<<"$out" || {
-		echo "missing '$1' in:"
-		echo "$out"
-		return 1
-	}
+	start_via env "${opts[@]}" -- "$@"
 }
 
 # hold_one: one connection held open from 127.0.0.1 (after the program's

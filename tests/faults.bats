@@ -152,11 +152,7 @@ start() { start_limited : "$@"; }
 start_limited() {
 	local limit=$1
 	shift
-	SERVER_PREFIX=(bash -c "$limit || exit 99; exec \"\$@\"" bash)
-	start_server "$@"
-	local status=$?
-	unset SERVER_PREFIX
-	return $status
+	start_via bash -c "$limit || exit 99; exec \"\$@\"" bash -- "$@"
 }
 
 # fds PID: the descriptor numbers PID holds, in order, on one line.

@@ -49,6 +49,39 @@ stop_server() {
 	SERVER_PID=
 }
 
+# start_via CMD... -- ARGS...: start_server ARGS..., with tcpwarden started
+# through CMD (SERVER_PREFIX above).
+start_via() {
+	local prefix=() status
+	while [ "$1" != -- ]; do
+		prefix+=("$1")
+		shift
+	done
+	shift
+	SERVER_PREFIX=("${prefix[@]}")
+	start_server "$@"
+	status=$?
+	unset SERVER_PREFIX
+	return $status
+}
+
+# childstate: one connection to a server running $CHILDSTATE; its report
+# in $out.
+childstate() {
+	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
+	[ "$status" -eq 0 ]
+	out=$output
+}
+
+# has LINE: the child reported exactly this line.
+has() {
+	grep -qxF -- "$1" <<<"$out" || {
+		echo "missing '$1' in:"
+		echo "$out"
+		return 1
+	}
+}
+
 # wait_for CMD...: retry a command until it succeeds, for up to 10 s.
 wait_for() {
 	local i

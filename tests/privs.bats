@@ -24,27 +24,9 @@ teardown() { common_teardown; }
 # $ENV_PREFIX if set (e.g. "env UID=1"; bash's own UID is read-only).
 # The wrappers exec, so the pid is tcpwarden's.
 start_with_groups() {
-	SERVER_PREFIX=(perl -e '$) = "0 0 4 27"; exec { $ARGV[0] } @ARGV or die "exec: $!"' ${ENV_PREFIX:-})
-	start_server "$@"
-	local status=$?
-	unset SERVER_PREFIX
-	return $status
-}
-
-# child_ids: one connection to childstate; its report in $out.
-child_ids() {
-	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
-	[ "$status" -eq 0 ]
-	out=$output
-}
-
-# has LINE: the child reported exactly this line.
-has() {
-	grep -qxF -- "$1" <<<"$out" || {
-		echo "missing '$1' in:"
-		echo "$out"
-		return 1
-	}
+	# shellcheck disable=SC2086
+	start_via perl -e '$) = "0 0 4 27"; exec { $ARGV[0] } @ARGV or die "exec: $!"' \
+	    ${ENV_PREFIX:-} -- "$@"
 }
 
 # is_user UID GID: the child runs as UID and GID, real and effective, with
@@ -59,7 +41,7 @@ is_user() {
 	# Without -u and -g nothing changes: this is what the tests below
 	# must see removed.
 	start_with_groups 127.0.0.1 0 "$CHILDSTATE"
-	child_ids
+	childstate
 	has "uid: 0 euid: 0 gid: 0 egid: 0"
 	has "groups: 0 4 27"
 }
@@ -67,10 +49,10 @@ is_user() {
 @test "-u and -g by number: exactly that uid and gid, no other group" {
 	# 4242 is no one's group: -g wins over the user's own group.
 	start_with_groups -u "$NOBODY_UID" -g 4242 127.0.0.1 0 "$CHILDSTATE"
-	child_ids
+	childstate
 	is_user "$NOBODY_UID" 4242
 	# And for every connection, not just the first.
-	child_ids
+	childstate
 	is_user "$NOBODY_UID" 4242
 }
 
@@ -80,23 +62,23 @@ is_user() {
 	[ -n "$group" ] || skip "group $NOBODY_GID has no name here"
 	start_with_groups --uid=nobody --gid="$group" 127.0.0.1 0 \
 	    "$CHILDSTATE"
-	child_ids
+	childstate
 	is_user "$NOBODY_UID" "$NOBODY_GID"
 	stop_server
 	start_with_groups -u nobody -g 4242 127.0.0.1 0 "$CHILDSTATE"
-	child_ids
+	childstate
 	is_user "$NOBODY_UID" 4242
 	# -g before -u wins as well.
 	stop_server
 	start_with_groups -g 4242 -u nobody 127.0.0.1 0 "$CHILDSTATE"
-	child_ids
+	childstate
 	is_user "$NOBODY_UID" 4242
 }
 
 @test "-u by name without -g takes the user's primary group" {
 	[ "$NOBODY_GID" -ne 0 ] || skip "nobody's group is root's here"
 	start_with_groups -u nobody 127.0.0.1 0 "$CHILDSTATE"
-	child_ids
+	childstate
 	is_user "$NOBODY_UID" "$NOBODY_GID"
 }
 
@@ -114,7 +96,7 @@ not_root_group() {
 		grep -q -- '-g' "$LOG"
 		return 0
 	fi
-	child_ids
+	childstate
 	ids=$(sed -n 's/.* gid: \([0-9]*\) egid: \([0-9]*\)$/\1 \2/p' <<<"$out")
 	groups=$(sed -n 's/^groups://p' <<<"$out")
 	grep -q "^uid: $1 euid: $1 " <<<"$out"
@@ -136,12 +118,12 @@ not_root_group() {
 @test "-U takes the uid from \$UID and the gid from \$GID" {
 	ENV_PREFIX="env UID=$NOBODY_UID GID=4242" \
 	    start_with_groups -U 127.0.0.1 0 "$CHILDSTATE"
-	child_ids
+	childstate
 	is_user "$NOBODY_UID" 4242
 	stop_server
 	ENV_PREFIX="env UID=$NOBODY_UID GID=$NOBODY_GID" \
 	    start_with_groups --uid-from-env 127.0.0.1 0 "$CHILDSTATE"
-	child_ids
+	childstate
 	is_user "$NOBODY_UID" "$NOBODY_GID"
 }
 
