@@ -51,15 +51,13 @@ static struct timespec resume_at;
 static int starved;                /* accept failed for want of resources,
                                     * and has not worked since */
 
-/* What the forked child does for its connection before exec (spawn.h):
- * everything the parent need not, so that the parent, the one serial
- * part, goes back to accepting at once.  The child finds its local
- * address, sets the socket options, makes the look-ups of -h and -r,
- * decides what the rules could not decide without them, writes the
- * banner, logs ok and builds the environment. */
+/* One connection as the parent hands it on.  With -h, -r or -B the
+ * forked child (child_prep) also sets the socket options, makes the
+ * look-ups, decides what the rules could not decide without them, writes
+ * the banner, logs ok and builds the environment: work that may wait on
+ * the network, never the parent's. */
 struct child_work {
-	struct addr local;             /* known when local_known */
-	int local_known;
+	struct addr local;
 	const struct addr *remote;
 	uint32_t client_count;         /* the client's children before it */
 	uint32_t net_count;            /* the network's, where counted */
@@ -228,9 +226,9 @@ socket_options(int fd, const struct addr *remote)
 		setsockopt(fd, IPPROTO_IP, IP_OPTIONS, NULL, 0);
 }
 
-/* The environment of a child that needs no look-up. */
+/* The child's environment; host and info are the look-ups' or NULL. */
 static char *const *
-plain_env(const struct child_work *w)
+child_env(const struct child_work *w, const char *host, const char *info)
 {
 	struct env_conn ec;
 
@@ -238,6 +236,8 @@ plain_env(const struct child_work *w)
 	ec.local = &w->local;
 	ec.remote = w->remote;
 	ec.concurrency = w->client_count + 1;
+	ec.host = host;
+	ec.info = info;
 	ec.rule = w->access.data;
 	ec.rule_len = w->access.len;
 	return env_build(&ec);
@@ -251,10 +251,7 @@ child_prep(void *ctx, char *const **envp)
 	struct access_result *r = &w->access;
 	char hostbuf[LOOKUP_TEXT_MAX], infobuf[LOOKUP_TEXT_MAX];
 	const char *host = NULL, *info = NULL;
-	struct env_conn ec;
 
-	if (!w->local_known)
-		local_address(1, &w->local);
 	socket_options(1, w->remote);
 	if (cfg->lookup_host && lookup_host(w->remote, cfg->paranoid,
 	    (unsigned)cfg->timeout, hostbuf, sizeof hostbuf))
@@ -286,15 +283,7 @@ child_prep(void *ctx, char *const **envp)
 	/* Without look-ups the parent has logged ok already, in order. */
 	if (cfg->lookup_host || cfg->ident)
 		log_ok(getpid(), &w->local, w->remote, host, info);
-	memset(&ec, 0, sizeof ec);
-	ec.local = &w->local;
-	ec.remote = w->remote;
-	ec.concurrency = w->client_count + 1;
-	ec.host = host;
-	ec.info = info;
-	ec.rule = r->data;
-	ec.rule_len = r->len;
-	*envp = env_build(&ec);
+	*envp = child_env(w, host, info);
 	return 0;
 }
 
@@ -344,6 +333,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 	work.remote = &remote;
 	work.client_count = client_count;
 	work.net_count = net_count;
+	local_address(fd, &work.local);
 	memset(&req, 0, sizeof req);
 	req.fd = fd;
 	req.argv = cfg->argv;
@@ -353,17 +343,11 @@ serve(int fd, const struct sockaddr_storage *ss)
 		 * costs it a page fault.  Measured, 16 in flight: 39 faults
 		 * a child with this work in the child, 28 with it here, and
 		 * 5,130 against 5,680 connections a second. */
-		local_address(fd, &work.local);
-		work.local_known = 1;
 		socket_options(fd, &remote);
-		req.envp = plain_env(&work);
+		req.envp = child_env(&work, NULL, NULL);
 	} else {
 		/* Look-ups and the banner may wait on the network: that is
 		 * the child's to do (child_prep). */
-		if (log_level >= LOG_VERBOSE && !lookups) {
-			local_address(fd, &work.local);
-			work.local_known = 1;
-		}
 		req.prep = child_prep;
 		req.ctx = &work;
 	}

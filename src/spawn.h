@@ -1,9 +1,9 @@
 /*
  * spawn: start the program for one connection, with the connection as its
  * stdin and stdout, the signal state tcpwarden started with, and the
- * environment given.  The one entry point hides how (fork, see spawn.c).
- * The caller blocks SIGCHLD around the call and records the pid before
- * letting it in again (table.h).
+ * environment given.  The one entry point hides how (vfork, or fork when
+ * prep must run first; see spawn.c).  SIGCHLD stays blocked across the
+ * call, and the caller records the pid before it next reaps (table.h).
  */
 #ifndef SPAWN_H
 #define SPAWN_H
