@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "log.h"
 #include "lookup.h"
+#include "reap.h"
 #include "rules.h"
 #include "sig.h"
 #include "spawn.h"
@@ -39,6 +40,11 @@
 static const struct config *cfg;
 static int lfd = -1;
 static int sfd = -1;               /* the signalfd (sig.h) */
+static int rfd = -1;               /* the pidfds' epoll set (reap.h) */
+static unsigned long pidfd_budget; /* pidfds we may hold (spawn.h) */
+static long foreign_children;      /* children from before our exec that
+                                    * live; -1 for some.  SIGCHLD sweeps
+                                    * for them (reap_all) */
 static struct addr bound;          /* the listening address */
 static int bound_wildcard;         /* so each connection's local address
                                     * must be asked of the socket */
@@ -299,6 +305,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 	struct log_line l;
 	uint32_t client_count, net_count = 0;
 	int lookups = cfg->lookup_host || cfg->ident;
+	int pidfd;
 	pid_t pid;
 
 	if (addr_from_sockaddr(&remote, (const struct sockaddr *)ss) != 0) {
@@ -355,11 +362,18 @@ serve(int fd, const struct sockaddr_storage *ss)
 	/* SIGCHLD is blocked for the whole run (sig.h) and only read in the
 	 * main loop, so even a child that exits at once is reaped only after
 	 * table_add below. */
-	pid = spawn_start(&req);
+	req.want_pidfd = table.used - table.untracked < pidfd_budget;
+	pid = spawn_start(&req, &pidfd);
 	close(fd);
 	if (pid < 0)
 		return;   /* logged by spawn; the table is as it was */
-	table_add(&table, pid, &client, count_nets ? &net : NULL);
+	if (pidfd >= 0 && reap_watch(pid, pidfd) != 0) {
+		/* Unwatched, it would be reaped only by the sweep: let it be
+		 * reaped by that alone. */
+		close(pidfd);
+		pidfd = -1;
+	}
+	table_add(&table, pid, pidfd, &client, count_nets ? &net : NULL);
 
 	if (log_level < LOG_VERBOSE)
 		return;
@@ -427,28 +441,73 @@ accept_burst(void)
 	}
 }
 
+/* A child has ended: out of the table, and its pidfd closed. */
 static void
-reap(void)
+child_ended(pid_t pid, int status)
 {
 	struct log_line l;
+	int pidfd;
+
+	if (table_remove(&table, pid, &pidfd) != 0) {
+		/* Not one of ours (see table_remove): one foreign less. */
+		if (foreign_children > 0)
+			foreign_children--;
+		return;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	if (log_level < LOG_VERBOSE)
+		return;
+	log_start(&l, "end ");
+	log_uint(&l, (unsigned long)pid);
+	log_str(&l, " status ");
+	log_uint(&l, (unsigned long)(unsigned)status);
+	log_flush(&l);
+	log_status();
+}
+
+/* The children whose pidfd has turned readable, each reaped by its pid:
+ * the cost does not grow with the children still alive (reap.h). */
+static void
+reap_by_pidfd(void)
+{
+	struct reap_event ev[64];
+	size_t n, i;
+	int status;
+
+	do {
+		n = reap_ready(ev, 64);
+		for (i = 0; i < n; i++) {
+			pid_t pid = ev[i].pid;
+			/* A stale event, for a pidfd closed since (reap.h). */
+			if (table_pidfd(&table, pid) != ev[i].pidfd)
+				continue;
+			/* In the table means not reaped yet, so pid is still
+			 * this child's and no other process's. */
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				child_ended(pid, status);
+			else
+				reap_rearm(pid, ev[i].pidfd);
+		}
+	} while (n == 64);
+}
+
+/*
+ * SIGCHLD, when some child may have no pidfd: the sweep.  One SIGCHLD can
+ * stand for many children, so loop until none is left.  SIGCHLD is
+ * blocked, and has no handler, so nothing edits the table meanwhile.
+ * The sweep also reaps children with a pidfd; child_ended closes it.
+ */
+static void
+reap_all(void)
+{
 	pid_t pid;
 	int status;
 
-	/* One SIGCHLD can stand for many children: loop until none is
-	 * left.  SIGCHLD is blocked, and has no handler, so nothing edits
-	 * the table meanwhile. */
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (table_remove(&table, pid) != 0)
-			continue;
-		if (log_level < LOG_VERBOSE)
-			continue;
-		log_start(&l, "end ");
-		log_uint(&l, (unsigned long)pid);
-		log_str(&l, " status ");
-		log_uint(&l, (unsigned long)(unsigned)status);
-		log_flush(&l);
-		log_status();
-	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		child_ended(pid, status);
+	if (pid < 0 && errno == ECHILD)
+		foreign_children = 0;   /* no child at all: none foreign */
 }
 
 /* Append to a growing dump line; on no memory the line is simply cut. */
@@ -624,13 +683,21 @@ server_run(const struct config *c)
 	    seed) != 0 || env_init(cfg->local_name,
 	    access_enabled() ? RULES_DATA_MAX / 2 : 0) != 0)
 		log_fatal(111, "out of memory", NULL);
+	pidfd_budget = spawn_init(cfg->max_conns);
+	rfd = reap_init();
+	if (rfd < 0)
+		log_fatal(111, "unable to create an epoll set: ",
+		    strerror(errno), NULL);
+	/* Children we had before exec'ing tcpwarden (a shell's background
+	 * jobs, say) have no pidfd: while any lives, SIGCHLD sweeps. */
+	foreign_children = reap_children_now();
 	if (cfg->print_port)
 		print_port();
 	drop_privileges();
 	log_status();
 
 	for (;;) {
-		struct pollfd p[2];
+		struct pollfd p[3];
 		struct timespec left;
 		const struct timespec *timeout;
 
@@ -643,9 +710,12 @@ server_run(const struct config *c)
 		p[1].fd = sfd;
 		p[1].events = POLLIN;
 		p[1].revents = 0;
+		p[2].fd = rfd;
+		p[2].events = POLLIN;
+		p[2].revents = 0;
 		/* The one wait.  Signals come as data on sfd, never as an
 		 * interruption, so they are looked at on every turn. */
-		if (ppoll(p, 2, timeout, NULL) < 0) {
+		if (ppoll(p, 3, timeout, NULL) < 0) {
 			if (errno != EINTR)
 				log_fatal(111, "unable to poll: ",
 				    strerror(errno), NULL);
@@ -655,9 +725,12 @@ server_run(const struct config *c)
 			sig_read();
 		/* Reap before judging new connections: a client whose child
 		 * has just ended must not be refused for it. */
+		if (p[2].revents & POLLIN)
+			reap_by_pidfd();
 		if (sig_got_child) {
 			sig_got_child = 0;
-			reap();
+			if (table.untracked > 0 || foreign_children)
+				reap_all();
 		}
 		if (sig_got_term) {
 			/* Children keep running, as with tcpserver. */

@@ -68,7 +68,8 @@ sig_read(void)
 	ssize_t n;
 	size_t i;
 
-	/* One SIGCHLD stands for any number of children, as always. */
+	/* One SIGCHLD stands for any number of children, as always.  A
+	 * short read has taken every pending signal: no need to ask again. */
 	while ((n = read(sfd, si, sizeof si)) > 0) {
 		for (i = 0; i < (size_t)n / sizeof si[0]; i++) {
 			switch (si[i].ssi_signo) {
@@ -79,6 +80,8 @@ sig_read(void)
 			case SIGUSR1: sig_got_usr1 = 1; break;
 			}
 		}
+		if ((size_t)n < sizeof si)
+			break;
 	}
 }
 

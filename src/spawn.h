@@ -1,9 +1,10 @@
 /*
  * spawn: start the program for one connection, with the connection as its
  * stdin and stdout, the signal state tcpwarden started with, and the
- * environment given.  The one entry point hides how (vfork, or fork when
- * prep must run first; see spawn.c).  SIGCHLD stays blocked across the
- * call, and the caller records the pid before it next reaps (table.h).
+ * environment given.  The one entry point hides how (a vfork-like clone,
+ * or fork when prep must run first; see spawn.c).  SIGCHLD stays blocked
+ * across the call, and the caller records the pid before it next reaps
+ * (table.h).
  */
 #ifndef SPAWN_H
 #define SPAWN_H
@@ -22,11 +23,20 @@ struct spawn_req {
 	 * end with. */
 	int (*prep)(void *ctx, char *const **envp);
 	void *ctx;
+	int want_pidfd;          /* get a pidfd for the child (reap.h) */
 };
 
-/* Start the child.  Returns its pid, or -1 with errno set when it could
- * not be created; then there is no child to reap.  A child that cannot
- * exec the program logs why and exits 111. */
-pid_t spawn_start(const struct spawn_req *r);
+/* Once, before the first spawn: map the child stack, and make room under
+ * RLIMIT_NOFILE for a pidfd per child (the children get the limit back).
+ * Returns how many pidfds the server may hold at once: max_children, or
+ * fewer when the hard limit is too low.  Fatal when out of memory. */
+unsigned long spawn_init(unsigned long max_children);
+
+/* Start the child.  Returns its pid, or -1 when it could not be created;
+ * then there is no child to reap.  *pidfd gets the child's pidfd
+ * (close-on-exec), or -1 without one: when not wanted, or no descriptor
+ * was left.  A child that cannot exec the program is logged and exits
+ * 111. */
+pid_t spawn_start(const struct spawn_req *r, int *pidfd);
 
 #endif

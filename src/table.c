@@ -226,14 +226,17 @@ groups_release(struct table_groups *g, uint32_t e, uint32_t seed)
 }
 
 uint32_t
-table_add(struct table *t, pid_t pid, const struct addr_key *client,
-    const struct addr_key *net)
+table_add(struct table *t, pid_t pid, int pidfd,
+    const struct addr_key *client, const struct addr_key *net)
 {
 	uint32_t s = t->used, i = pid_hash(pid) & t->pid_mask;
 	struct table_slot *slot = &t->slots[s];
 
 	check_sigchld_blocked();
 	slot->pid = pid;
+	slot->pidfd = pidfd;
+	if (pidfd < 0)
+		t->untracked++;
 	slot->client = groups_take(&t->clients, client, t->seed);
 	slot->net = net && t->nets.pool ? groups_take(&t->nets, net, t->seed)
 	    : TABLE_NONE;
@@ -257,13 +260,25 @@ pid_probe(const struct table *t, pid_t pid)
 }
 
 int
-table_remove(struct table *t, pid_t pid)
+table_pidfd(const struct table *t, pid_t pid)
+{
+	uint32_t s = t->pid_index[pid_probe(t, pid)];
+
+	return s == TABLE_NONE ? -1 : t->slots[s].pidfd;
+}
+
+int
+table_remove(struct table *t, pid_t pid, int *pidfd)
 {
 	uint32_t i = pid_probe(t, pid), s = t->pid_index[i], last;
 
 	check_sigchld_blocked();
+	*pidfd = -1;
 	if (s == TABLE_NONE)
 		return -1;
+	*pidfd = t->slots[s].pidfd;
+	if (*pidfd < 0)
+		t->untracked--;
 	groups_release(&t->clients, t->slots[s].client, t->seed);
 	if (t->slots[s].net != TABLE_NONE)
 		groups_release(&t->nets, t->slots[s].net, t->seed);

@@ -25,6 +25,7 @@
 /* One live child. */
 struct table_slot {
 	pid_t pid;
+	int pidfd;         /* its pidfd (reap.h), or -1 without one */
 	uint32_t client;   /* index of its client group */
 	uint32_t net;      /* index of its network group, or TABLE_NONE */
 };
@@ -51,6 +52,7 @@ struct table_groups {
 struct table {
 	uint32_t max;            /* -c: the most live children */
 	uint32_t used;           /* live children now */
+	uint32_t untracked;      /* of them, those without a pidfd */
 	uint32_t seed;           /* hash seed, random per run */
 	struct table_slot *slots;/* slots[0 .. used-1] are live, dense */
 	uint32_t *pid_index;     /* slot indexes by pid hash */
@@ -68,16 +70,20 @@ void table_free(struct table *t);
 uint32_t table_client_count(const struct table *t, const struct addr_key *k);
 uint32_t table_net_count(const struct table *t, const struct addr_key *k);
 
-/* Record a new child.  net is NULL without network limits.  The caller
- * has checked that used < max.  Returns the client's count, this child
- * included. */
-uint32_t table_add(struct table *t, pid_t pid, const struct addr_key *client,
-    const struct addr_key *net);
+/* Record a new child and its pidfd (-1 for none).  net is NULL without
+ * network limits.  The caller has checked that used < max.  Returns the
+ * client's count, this child included. */
+uint32_t table_add(struct table *t, pid_t pid, int pidfd,
+    const struct addr_key *client, const struct addr_key *net);
 
-/* Forget a child.  Returns 0, or -1 if pid is not in the table: a child
+/* Forget a child; *pidfd gets the pidfd it was recorded with, for the
+ * caller to close.  Returns 0, or -1 if pid is not in the table: a child
  * the table never held, such as one the process had before it exec'd
  * tcpwarden (the server reaps those and ignores them). */
-int table_remove(struct table *t, pid_t pid);
+int table_remove(struct table *t, pid_t pid, int *pidfd);
+
+/* The pidfd recorded for pid; -1 if it has none or is not in the table. */
+int table_pidfd(const struct table *t, pid_t pid);
 
 /* Call fn for every live client, with its pids, in no set order.  Meant
  * for the state dump: it allocates scratch space, and returns -1 (having

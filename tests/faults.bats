@@ -426,6 +426,33 @@ every_child_ended() {
 	done
 }
 
+@test "no pidfd of the server reaches a program, with 100 others live: clone and fork (-B)" {
+	local opts prog top
+	# 127.0.0.2 holds its connections; any other address gets childstate.
+	prog='[ "$TCPREMOTEIP" = 127.0.0.2 ] || exec "$1"; echo ready; exec cat >/dev/null'
+	for opts in "" "-B hello"; do
+		# shellcheck disable=SC2086
+		start -v -c 200 -C 200 $opts 127.0.0.1 0 sh -c "$prog" sh "$CHILDSTATE"
+		hold a 100 -s 127.0.0.2
+		echo "with '$opts': $HELD"
+		[ "$HELD" = "held 100" ]
+		# Their pidfds, from descriptor 64 up (src/spawn.c).
+		top=$(ls /proc/"$SERVER_PID"/fd | sort -n | tail -n 1)
+		echo "highest descriptor of the server: $top"
+		[ "$top" -ge 163 ]
+		run "$CLIENT" -T 15 -s 127.0.0.3 127.0.0.1 "$PORT" </dev/null
+		[ "$status" -eq 0 ]
+		grep -qx 'fds: 0 1 2' <<<"$output" || {
+			echo "with '$opts':"
+			echo "$output"
+			return 1
+		}
+		release a
+		wait_for eval '[ "$(total)" = 0 ]'
+		stop_server
+	done
+}
+
 @test "exec fails for every child of a storm: each ends with status 28416 (exit 111), no slot kept" {
 	local prog=/nonexistent/tcpwarden-faults-no-program
 	start -v -c 10 127.0.0.1 0 "$prog"

@@ -125,3 +125,68 @@ holds_limit() {
 	holds_limit 1 $(seq -f '127.0.0.%g' 2 11)
 	settled $MAX
 }
+
+# How children are reaped (src/reap.h): each child comes with a pidfd, at
+# descriptor 64 and above; those that find no room under the descriptor
+# limit, and children the process had before it exec'd tcpwarden, are
+# reaped by the waitpid(-1) sweep on SIGCHLD instead.
+
+@test "storm: with room for 20 pidfds only, children with and without one are all reaped, every count back to 0" {
+	MAX=100 HOLDER=127.0.0.41
+	prog
+	# 64 + 16 descriptors are kept apart: 100 leaves room for 20 pidfds.
+	start_via sh -c 'ulimit -n 100 && exec "$@"' sh -- \
+	    -v -c $MAX -C 40:full 127.0.0.1 0 "${PROG[@]}"
+	# 40 live children: 20 with a pidfd, 20 without, through the storm.
+	hold_open holder 40 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 40" ]
+	storm 2000 50 2 40
+	hold_close holder
+	settled $MAX
+	accounted 2040
+}
+
+@test "storm: forked children (-B) get pidfds too, and closing them races nothing" {
+	MAX=100 HOLDER=127.0.0.41
+	prog
+	# With a banner every child is forked, and holds copies of the
+	# server's pidfds until it execs.
+	start_server -v -B 'hi
+' -c $MAX -C 3:full 127.0.0.1 0 "${PROG[@]}"
+	hold_open holder 3 -s $HOLDER 127.0.0.1
+	storm 2000 50 2 41
+	hold_close holder
+	settled $MAX
+	accounted 2003
+}
+
+@test "a child from before the exec of tcpwarden is reaped and ignored" {
+	local fifo=$BATS_TEST_TMPDIR/fifo zombies
+	mkfifo "$fifo"
+	MAX=10
+	prog
+	# The shell's background job becomes tcpwarden's child at exec.
+	start_via sh -c 'head -c 1 "$0" >/dev/null 2>&1 </dev/null & exec "$@"' \
+	    "$fifo" -- -v -c $MAX 127.0.0.1 0 "${PROG[@]}"
+	[ "$(children | wc -l)" -eq 1 ]
+	storm 200 10 2 11
+	# End it now; it must not stay a zombie, nor touch the table.
+	timeout 10 sh -c 'printf x >"$1"' sh "$fifo"
+	settled $MAX
+	accounted 200
+	[ "$(log_count 'tcpwarden: end ')" -eq 200 ]
+}
+
+@test "the server makes room for a pidfd per child; the program gets the descriptor limit it was started with" {
+	start_via sh -c 'ulimit -S -n 200 && exec "$@"' sh -- \
+	    -c 1000 127.0.0.1 0 sh -c 'ulimit -S -n'
+	[ "$(connect </dev/null)" = 200 ]
+	local soft hard
+	soft=$(awk '/^Max open files/ { print $4 }' /proc/"$SERVER_PID"/limits)
+	hard=$(awk '/^Max open files/ { print $5 }' /proc/"$SERVER_PID"/limits)
+	echo "server soft limit $soft, hard $hard"
+	# 1000 pidfds above descriptor 64, and 16 more; less only when the
+	# hard limit is lower.
+	[ "$soft" = unlimited ] || [ "$soft" -eq 1080 ] ||
+	    { [ "$hard" != unlimited ] && [ "$soft" -eq "$hard" ]; }
+}
