@@ -70,8 +70,22 @@ addr_format(const struct addr *a, int bracket, char *buf)
 	size_t n;
 
 	if (a->family == AF_INET) {
-		inet_ntop(AF_INET, a->bytes, buf, ADDR_TEXT_MAX);
-		return strlen(buf);
+		/* By hand: glibc's inet_ntop formats IPv4 with sprintf, which
+		 * was most of the parent's own work per connection (two
+		 * addresses each, for the environment). */
+		int i;
+		for (i = 0; i < 4; i++) {
+			unsigned v = a->bytes[i];
+			if (i > 0)
+				*p++ = '.';
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+		}
+		*p = '\0';
+		return (size_t)(p - buf);
 	}
 	if (bracket)
 		*p++ = '[';
