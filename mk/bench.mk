@@ -8,7 +8,8 @@ CFLAGS ?= -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Werror
 BENCH_OPT ?= -O2
 BENCH_DIR ?= build/bench
-BENCH_TOOLS = $(BENCH_DIR)/loadgen $(BENCH_DIR)/spawnloop $(BENCH_DIR)/tiny
+BENCH_TOOLS = $(BENCH_DIR)/loadgen $(BENCH_DIR)/spawnloop $(BENCH_DIR)/tiny \
+	$(BENCH_DIR)/bare
 
 .PHONY: bench bench-tools
 
@@ -27,6 +28,9 @@ $(BENCH_DIR)/loadgen: tests/bench/loadgen.c | $(BENCH_DIR)
 
 $(BENCH_DIR)/spawnloop: tests/bench/spawnloop.c | $(BENCH_DIR)
 	$(CC) $(CFLAGS) $(BENCH_OPT) -o $@ tests/bench/spawnloop.c
+
+$(BENCH_DIR)/bare: tests/bench/bare.c | $(BENCH_DIR)
+	$(CC) $(CFLAGS) $(BENCH_OPT) -o $@ tests/bench/bare.c
 
 # Without libc on x86-64 (see tiny.c: glibc's start-up is mostly cpuid,
 # which a VM makes slow), else static where libc.a is installed, else
