@@ -22,6 +22,7 @@
 
 #define VERSION "0.1"
 #define MAX_CONNS 1000000
+#define MAX_QUEUES 1024
 
 static const char usage_text[] =
 "usage: tcpwarden [options] host port program [arg ...]\n"
@@ -34,7 +35,8 @@ static const char usage_text[] =
 "      --net6-prefix=LEN       IPv6 bits that make one network (48)\n"
 "  -B, --banner=TEXT           write TEXT to each allowed connection\n"
 "  -1, --print-port            print the bound port on stdout\n"
-"  -b, --backlog=N             listen backlog (128)\n"
+"  -b, --backlog=N             listen backlog of each queue (128)\n"
+"      --queues=N              accept queues, clients spread over them (16)\n"
 "  -d, --delay / -D, --no-delay  leave TCP_NODELAY off (default) / set it\n"
 "  -o, --ip-options / -O, --no-ip-options  keep / drop IP options (drop)\n"
 "  -l, --local-name=NAME       set TCPLOCALHOST to NAME\n"
@@ -52,7 +54,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_IP4_PREFIX = 256, OPT_IP6_PREFIX, OPT_NET4_PREFIX,
-	OPT_NET6_PREFIX, OPT_RULES, OPT_HELP, OPT_VERSION
+	OPT_NET6_PREFIX, OPT_RULES, OPT_QUEUES, OPT_HELP, OPT_VERSION
 };
 
 static const struct option longopts[] = {
@@ -66,6 +68,7 @@ static const struct option longopts[] = {
 	{ "banner", required_argument, NULL, 'B' },
 	{ "print-port", no_argument, NULL, '1' },
 	{ "backlog", required_argument, NULL, 'b' },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "delay", no_argument, NULL, 'd' },
 	{ "no-delay", no_argument, NULL, 'D' },
 	{ "ip-options", no_argument, NULL, 'o' },
@@ -304,6 +307,7 @@ main(int argc, char **argv)
 	cfg.v4_net_bits = 24;
 	cfg.v6_net_bits = 48;
 	cfg.backlog = 128;
+	cfg.queues = 16;
 	cfg.timeout = 26;
 
 	opterr = 0;
@@ -339,6 +343,9 @@ main(int argc, char **argv)
 			break;
 		case '1': cfg.print_port = 1; break;
 		case 'b': cfg.backlog = number(optarg, 1, 65535); break;
+		case OPT_QUEUES:
+			cfg.queues = number(optarg, 1, MAX_QUEUES);
+			break;
 		case 'd': cfg.nodelay = 0; break;
 		case 'D': cfg.nodelay = 1; break;
 		case 'o': cfg.keep_ip_options = 1; break;

@@ -28,7 +28,8 @@ struct config {
 	unsigned v4_net_bits, v6_net_bits;        /* --net4/6-prefix */
 
 	int print_port;            /* -1 */
-	unsigned long backlog;     /* -b */
+	unsigned long backlog;     /* -b, for each queue */
+	unsigned long queues;      /* --queues: accept queues, by client */
 	const char *banner;        /* -B, or NULL */
 	size_t banner_len;
 	int nodelay;               /* -D */

@@ -2,14 +2,30 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "parse.h"
+
+static int one_sock;            /* the socket, with one queue */
+static int *socks = &one_sock;  /* the listening sockets, one per queue */
+static unsigned nsocks;
+static int epfd = -1;           /* with more than one queue: socks, to wait
+                                 * on them all as one descriptor */
+static struct epoll_event *events;  /* room for a ready event per queue */
+static uint32_t *pass;          /* the queues of the pass under way */
+static unsigned pass_len, pass_pos;
 
 static unsigned
 resolve_port(const char *port)
@@ -81,24 +97,22 @@ resolve_host(const char *host, unsigned port, struct sockaddr_storage *ss)
 	return len;
 }
 
-int
-listener_open(const char *host, const char *port, unsigned long backlog,
-    struct addr *bound, int *wildcard)
+/* A TCP socket for ss's family, SO_REUSEADDR set, and for the IPv6
+ * any-address open to IPv4 clients too.  -1 on failure, with errno. */
+static int
+new_socket(const struct sockaddr_storage *ss)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = resolve_host(host, resolve_port(port), &ss);
-	char text[ADDR_TEXT_MAX + 8];
 	int fd, one = 1, zero = 0;
 
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd < 0)
-		log_fatal(111, "unable to create socket: ", strerror(errno),
-		    NULL);
+		return -1;
 	/* As every UCSPI server: a restart must not wait out TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)ss;
 		/* The any-address takes IPv4 clients too (as mapped
 		 * addresses, unmapped again per connection); a specific
 		 * IPv6 address is its own. */
@@ -106,6 +120,211 @@ listener_open(const char *host, const char *port, unsigned long backlog,
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 			    sizeof zero);
 	}
+	return fd;
+}
+
+/* A 32-bit word with its first len bits set (len may be below 0 or
+ * above 32). */
+static uint32_t
+prefix_mask(int len)
+{
+	if (len <= 0)
+		return 0;
+	if (len >= 32)
+		return 0xffffffffu;
+	return ~(0xffffffffu >> len);
+}
+
+/*
+ * The queue of a connection, chosen by the kernel (SO_ATTACH_REUSEPORT_CBPF)
+ * when its SYN arrives: a hash of the client's source address cut to the
+ * client prefix, never of the port, so that every connection of a client
+ * goes to one queue.  The hash is multiply-shift with multipliers and an
+ * offset drawn at random for each run, so that which clients share a
+ * queue cannot be known from outside.  The program sees the packet from
+ * the end of the TCP header on: the IP header is reached with negative
+ * offsets from SKF_NET_OFF.  A dual-stack socket gets IPv4 packets for its
+ * mapped clients, hence the test of the version.  A load that fails ends
+ * the program with 0, the first queue; an index out of range would make
+ * the kernel pick by its own hash.
+ */
+static int
+attach_filter(int fd, unsigned n, unsigned v4_bits, unsigned v6_bits)
+{
+	struct sock_filter prog[40];
+	struct sock_fprog fprog;
+	uint32_t r[6], m;
+	unsigned len = 0, jeq, ja, w, words;
+
+	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+		/* No entropy yet (early boot): still different each run. */
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		r[0] = (uint32_t)t.tv_nsec ^ (uint32_t)getpid() << 16;
+		for (w = 1; w < 6; w++)
+			r[w] = r[w - 1] * 0x9e3779b9u + (uint32_t)t.tv_sec;
+	}
+	for (w = 0; w < 5; w++)
+		r[w] |= 1;      /* the multipliers must be odd */
+
+#define OP(code, k) (prog[len++] = (struct sock_filter)BPF_STMT(code, k))
+	OP(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF);
+	OP(BPF_ALU | BPF_RSH | BPF_K, 4);
+	jeq = len++;            /* IPv6? filled in below */
+
+	/* IPv4: the source address, at 12 in the header. */
+	OP(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12);
+	if ((m = prefix_mask((int)v4_bits)) != 0xffffffffu)
+		OP(BPF_ALU | BPF_AND | BPF_K, m);
+	OP(BPF_ALU | BPF_MUL | BPF_K, r[0]);
+	ja = len++;
+
+	/* IPv6: the source address, at 8, as four words; the words past
+	 * the prefix count for nothing and are left out. */
+	prog[jeq] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6,
+	    (uint8_t)(len - jeq - 1), 0);
+	words = (v6_bits + 31) / 32;
+	for (w = 0; w < words; w++) {
+		m = prefix_mask((int)v6_bits - 32 * (int)w);
+		OP(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 8 + 4 * w);
+		if (m != 0xffffffffu)
+			OP(BPF_ALU | BPF_AND | BPF_K, m);
+		OP(BPF_ALU | BPF_MUL | BPF_K, r[1 + w]);
+		if (w > 0)
+			OP(BPF_ALU | BPF_ADD | BPF_X, 0);
+		if (w + 1 < words)
+			OP(BPF_MISC | BPF_TAX, 0);
+	}
+	prog[ja] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA,
+	    len - ja - 1);
+
+	/* Both: add the offset, keep the top 16 bits (the well mixed ones)
+	 * and scale them to 0 .. n-1. */
+	OP(BPF_ALU | BPF_ADD | BPF_K, r[5]);
+	OP(BPF_ALU | BPF_RSH | BPF_K, 16);
+	OP(BPF_ALU | BPF_MUL | BPF_K, n);
+	OP(BPF_ALU | BPF_RSH | BPF_K, 16);
+	OP(BPF_RET | BPF_A, 0);
+#undef OP
+
+	/* The padding after len goes to the kernel too: no stack garbage. */
+	memset(&fprog, 0, sizeof fprog);
+	fprog.len = (unsigned short)len;
+	fprog.filter = prog;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog,
+	    sizeof fprog);
+}
+
+/* Close the queues of open_queues, or what it opened of them. */
+static void
+close_queues(void)
+{
+	while (nsocks > 0)
+		close(socks[--nsocks]);
+	if (epfd >= 0)
+		close(epfd);
+	epfd = -1;
+	free(socks);
+	free(pass);
+	free(events);
+	socks = &one_sock;
+	pass = NULL;
+	events = NULL;
+}
+
+/* cfg->queues sockets in one SO_REUSEPORT group on ss (the port already
+ * chosen), each listening, the filter attached, and all in epfd.  Returns
+ * 0, or -1 after one warning and with nothing of it left open: the caller
+ * goes on with one queue. */
+static int
+open_queues(const struct sockaddr_storage *ss, socklen_t len,
+    const struct config *cfg)
+{
+	const char *what = "allocate the queues";
+	unsigned n = (unsigned)cfg->queues;
+	struct epoll_event ev;
+	char num[12];
+	size_t k = sizeof num;
+	unsigned i;
+	int e, fd, one = 1;
+
+	nsocks = 0;
+	socks = calloc(n, sizeof *socks);
+	pass = calloc(n, sizeof *pass);
+	events = calloc(n, sizeof *events);
+	if (!socks || !pass || !events) {
+		e = ENOMEM;
+		goto fail;
+	}
+	while (nsocks < n) {
+		what = "create socket";
+		if ((fd = new_socket(ss)) < 0)
+			goto fail_errno;
+		socks[nsocks++] = fd;
+		what = "set SO_REUSEPORT";
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+		    sizeof one) != 0)
+			goto fail_errno;
+		what = "bind a queue";
+		if (bind(fd, (const struct sockaddr *)ss, len) != 0)
+			goto fail_errno;
+		/* The group's order is the order of listen(): the filter's
+		 * index k is socks[k]. */
+		what = "listen";
+		if (listen(fd, (int)cfg->backlog) != 0)
+			goto fail_errno;
+	}
+	what = "attach the queue filter";
+	if (attach_filter(socks[0], n, cfg->v4_client_bits,
+	    cfg->v6_client_bits) != 0)
+		goto fail_errno;
+	what = "create an epoll set";
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		goto fail_errno;
+	what = "add a queue to the epoll set";
+	for (i = 0; i < n; i++) {
+		ev.events = EPOLLIN;
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, socks[i], &ev) != 0)
+			goto fail_errno;
+	}
+	return 0;
+
+fail_errno:
+	e = errno;
+fail:
+	close_queues();
+	num[--k] = '\0';
+	do {
+		num[--k] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	log_warning("unable to ", what, ": ", strerror(e),
+	    "; one accept queue, not ", num + k, NULL);
+	return -1;
+}
+
+int
+listener_open(const struct config *cfg, struct addr *bound, int *wildcard)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = resolve_host(cfg->host, resolve_port(cfg->port), &ss);
+	char text[ADDR_TEXT_MAX + 8];
+	int fd;
+
+	/* The first socket, without SO_REUSEPORT, keeps a port in use an
+	 * error (a group of the same user's would otherwise be joined
+	 * without a word) and takes the kernel's choice for port 0.  The
+	 * group binds beside it (both have SO_REUSEADDR, and it does not
+	 * listen), and it is closed once the group listens; without a
+	 * group it is the one queue.  What remains: a server of the same
+	 * user started at the same moment, whose first socket binds
+	 * before our group listens, passes the same test and joins our
+	 * group, or we join its. */
+	fd = new_socket(&ss);
+	if (fd < 0)
+		log_fatal(111, "unable to create socket: ", strerror(errno),
+		    NULL);
 	addr_from_sockaddr(bound, (struct sockaddr *)&ss);
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
 		int e = errno;
@@ -113,10 +332,8 @@ listener_open(const char *host, const char *port, unsigned long backlog,
 		text[n++] = ':';
 		text[n] = '\0';
 		log_fatal(111, "unable to bind to ", text,
-		    port, ": ", strerror(e), NULL);
+		    cfg->port, ": ", strerror(e), NULL);
 	}
-	if (listen(fd, (int)backlog) != 0)
-		log_fatal(111, "unable to listen: ", strerror(errno), NULL);
 	len = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 		log_fatal(111, "unable to read the bound address: ",
@@ -126,5 +343,73 @@ listener_open(const char *host, const char *port, unsigned long backlog,
 	for (size_t i = 0; i < sizeof bound->bytes; i++)
 		if (bound->bytes[i])
 			*wildcard = 0;
+
+	if (cfg->queues > 1 && open_queues(&ss, len, cfg) == 0) {
+		/* The epoll set, made last, takes this socket's number as
+		 * it closes it: the descriptors stay numbered without a
+		 * hole, as with one socket, so the next accept gets the
+		 * number after them. */
+		if (dup3(epfd, fd, O_CLOEXEC) == fd) {
+			close(epfd);
+			epfd = fd;
+		} else {
+			close(fd);
+		}
+		return epfd;
+	}
+	if (listen(fd, (int)cfg->backlog) != 0)
+		log_fatal(111, "unable to listen: ", strerror(errno), NULL);
+	one_sock = fd;
+	nsocks = 1;
 	return fd;
+}
+
+int
+listener_accept(struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fd, n, i, passes = 0;
+
+	if (nsocks == 1)
+		return accept4(socks[0], (struct sockaddr *)ss, len,
+		    SOCK_CLOEXEC);
+	for (;;) {
+		while (pass_pos < pass_len) {
+			fd = accept4(socks[pass[pass_pos++]],
+			    (struct sockaddr *)ss, len, SOCK_CLOEXEC);
+			if (fd >= 0 || (errno != EAGAIN &&
+			    errno != EWOULDBLOCK))
+				return fd;
+		}
+		/* A new pass over the queues that hold connections now.
+		 * Level-triggered epoll lists a queue again as long as it
+		 * is not empty, so a queue that filled up after the last
+		 * pass waits one pass at most, however full another is.
+		 * Two passes that find nothing are enough: a queue emptied
+		 * between epoll and accept (a client gone) is not listed
+		 * again. */
+		if (passes++ == 2)
+			break;
+		n = epoll_wait(epfd, events, (int)nsocks, 0);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++)
+			pass[i] = events[i].data.u32;
+		pass_len = (unsigned)n;
+		pass_pos = 0;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+void
+listener_close(void)
+{
+	if (socks != &one_sock) {
+		close_queues();
+	} else if (nsocks == 1) {
+		close(one_sock);
+		nsocks = 0;
+	}
 }

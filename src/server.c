@@ -38,7 +38,8 @@
 #define PAUSE_NS 100000000L
 
 static const struct config *cfg;
-static int lfd = -1;
+static int lfd = -1;               /* readable while a connection waits
+                                    * (listener.h) */
 static int sfd = -1;               /* the signalfd (sig.h) */
 static int rfd = -1;               /* the pidfds' epoll set (reap.h) */
 static unsigned long pidfd_budget; /* pidfds we may hold (spawn.h) */
@@ -411,8 +412,7 @@ accept_burst(void)
 	for (i = 0; i < ACCEPT_BURST && table.used < cfg->max_conns; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &len,
-		    SOCK_CLOEXEC);
+		int fd = listener_accept(&ss, &len);
 
 		if (fd >= 0) {
 			starved = 0;
@@ -675,8 +675,7 @@ server_run(const struct config *c)
 	if (sfd < 0)
 		log_fatal(111, "unable to create a signalfd: ",
 		    strerror(errno), NULL);
-	lfd = listener_open(cfg->host, cfg->port, cfg->backlog, &bound,
-	    &bound_wildcard);
+	lfd = listener_open(cfg, &bound, &bound_wildcard);
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
 		seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	if (table_init(&table, (uint32_t)cfg->max_conns, count_nets,
@@ -702,8 +701,8 @@ server_run(const struct config *c)
 		const struct timespec *timeout;
 
 		timeout = pause_timeout(&left);
-		/* At the total limit, or paused, the listening socket is not
-		 * watched: new connections wait in the kernel's backlog. */
+		/* At the total limit, or paused, the listening sockets are
+		 * not watched: new connections wait in the kernel's backlog. */
 		p[0].fd = table.used < cfg->max_conns && !paused ? lfd : -1;
 		p[0].events = POLLIN;
 		p[0].revents = 0;
@@ -734,7 +733,7 @@ server_run(const struct config *c)
 		}
 		if (sig_got_term) {
 			/* Children keep running, as with tcpserver. */
-			close(lfd);
+			listener_close();
 			_exit(0);
 		}
 		if (sig_got_hup) {

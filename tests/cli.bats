@@ -196,7 +196,7 @@ files_only_hosts() {
 	[[ "$output" == *"host port program"* ]]
 	for o in max-connections max-per-client max-per-net ip4-prefix \
 	    ip6-prefix net4-prefix net6-prefix banner print-port backlog \
-	    delay no-delay ip-options no-ip-options local-name gid uid \
+	    queues delay no-delay ip-options no-ip-options local-name gid uid \
 	    uid-from-env verbose errors quiet rules-cdb rules-missing-ok \
 	    rules lookup-host no-lookup-host paranoid no-paranoid ident \
 	    no-ident timeout help version; do

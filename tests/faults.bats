@@ -187,9 +187,9 @@ dump_pids() {
 	    sed '/^$/d' | sort -n
 }
 
-# queued N: N connections wait in the listening socket's accept queue.
+# queued N: N connections wait in the listening sockets' accept queues.
 queued() {
-	[ "$(ss -Htln "sport = :$PORT" | awk '{ print $2 }')" = "$1" ]
+	[ "$(ss -Htln "sport = :$PORT" | awk '{ n += $2 } END { print n }')" = "$1" ]
 }
 
 # settled MAX: the last child is gone and reaped, and the state dump is

@@ -285,3 +285,39 @@ envline() {
 	[ "$(conn -s 2001:db8:0:1::1 2001:db8::1)" = "" ]
 	[ "$(conn ::1)" = "" ]
 }
+
+@test "accept queues: one /64 waits in one queue, and an IPv4 client of host 0 in its own" {
+	local i=0 src dst p pids=() q
+	# One slot, taken: whatever comes next waits in the queues.
+	start_server -c 1 0 0 "${PROG[@]}"
+	hold_open a 1 -s 2001:db8:1::1 2001:db8::1
+	[ "$HELD" = "held 1" ]
+	# 2001:db8::1 and 2001:db8::2 are one client (a /64): four
+	# connections; 127.0.0.1, IPv4 packets on the IPv6 socket: three.
+	for src in 2001:db8::1 2001:db8::2 2001:db8::1 2001:db8::2 \
+	    127.0.0.1 127.0.0.1 127.0.0.1; do
+		i=$((i + 1))
+		dst=2001:db8::1
+		[ "$src" = 127.0.0.1 ] && dst=127.0.0.1
+		conn -s "$src" -T 60 "$dst" >"$BATS_TEST_TMPDIR/q.$i" 3>&- &
+		pids+=($!)
+	done
+	# The counts waiting, by queue, smallest first.
+	waiting() {
+		"${IN_NS[@]}" ss -Htln "sport = :$PORT" |
+		    awk '$2 > 0 { print $2 }' | sort -n | tr '\n' ' '
+	}
+	sum_is() { [ "$(waiting | tr ' ' '\n' | awk '{ n += $1 } END { print n + 0 }')" = "$1" ]; }
+	wait_for sum_is 7
+	q=$(waiting)
+	echo "waiting in the queues: $q"
+	# Four and three, or all seven if the two clients share a queue.
+	[ "$q" = "3 4 " ] || [ "$q" = "7 " ]
+	hold_close a
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
+	for ((i = 1; i <= 7; i++)); do
+		[ -s "$BATS_TEST_TMPDIR/q.$i" ]
+	done
+}

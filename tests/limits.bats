@@ -124,7 +124,7 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	conn -T 20 127.0.0.1 >"$reply" &
 	local again=$!
 	queued() {
-		[ "$(ss -Htln "sport = :$PORT" | awk '{ print $2 }')" = 1 ]
+		[ "$(ss -Htln "sport = :$PORT" | awk '{ n += $2 } END { print n }')" = 1 ]
 	}
 	wait_for queued
 	kill -CONT "$READER"
@@ -170,9 +170,9 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	conn -s 127.0.0.4 -T 30 127.0.0.1 >"$reply" &
 	local waiting=$!
 	# The kernel completed the handshake: the connection sits in the
-	# listening socket's accept queue (its Recv-Q), not in tcpwarden.
+	# listening sockets' accept queues (their Recv-Q), not in tcpwarden.
 	queued() {
-		[ "$(ss -Htln "sport = :$PORT" | awk '{ print $2 }')" = 1 ]
+		[ "$(ss -Htln "sport = :$PORT" | awk '{ n += $2 } END { print n }')" = 1 ]
 	}
 	wait_for queued
 	# A state dump goes through the server's loop: still 2, nothing
