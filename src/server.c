@@ -682,7 +682,7 @@ server_run(const struct config *c)
 	    seed) != 0 || env_init(cfg->local_name,
 	    access_enabled() ? RULES_DATA_MAX / 2 : 0) != 0)
 		log_fatal(111, "out of memory", NULL);
-	pidfd_budget = spawn_init(cfg->max_conns);
+	pidfd_budget = spawn_init(cfg->max_conns, cfg->queues);
 	rfd = reap_init();
 	if (rfd < 0)
 		log_fatal(111, "unable to create an epoll set: ",

@@ -57,27 +57,32 @@ static char *child_stack_top;
  * to keep, so the server holds thousands of descriptors at scale; a child
  * that copied the table would copy them all, and its exec close them all
  * again, one by one: measured with 5,000 held, that was most of the cost
- * of a connection.  So the pidfds live at PIDFD_BASE and above, the
+ * of a connection.  So the pidfds live at pidfd_base and above, the
  * server's own few descriptors and the connection below, and the child
  * shares our table (CLONE_FILES) only until it makes its own copy of the
  * part below (close_range with CLOSE_RANGE_UNSHARE).
  */
-#define PIDFD_BASE 64
+#define FD_LOW 64           /* descriptors kept below the pidfds, besides
+                             * the listening sockets */
 #define FD_SLACK 16         /* above the pidfds, for whatever else */
+
+static unsigned pidfd_base = FD_LOW;
 
 static int share_files;             /* close_range can unshare */
 static struct rlimit start_nofile;  /* RLIMIT_NOFILE as we started */
 static int nofile_raised;
 
 unsigned long
-spawn_init(unsigned long max_children)
+spawn_init(unsigned long max_children, unsigned long listeners)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	rlim_t want = (rlim_t)PIDFD_BASE + max_children + FD_SLACK;
+	rlim_t want;
 	struct rlimit rl;
 	const char *pre;
 	char *p;
 
+	pidfd_base = FD_LOW + (unsigned)listeners;
+	want = (rlim_t)pidfd_base + max_children + FD_SLACK;
 	p = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (p == MAP_FAILED)
@@ -120,8 +125,8 @@ spawn_init(unsigned long max_children)
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
 		return max_children;
-	return rl.rlim_cur > PIDFD_BASE + FD_SLACK ?
-	    rl.rlim_cur - PIDFD_BASE - FD_SLACK : 0;
+	return rl.rlim_cur > pidfd_base + FD_SLACK ?
+	    rl.rlim_cur - pidfd_base - FD_SLACK : 0;
 }
 
 /* In the child before exec: the signal state and the descriptor limit
@@ -165,7 +170,8 @@ exec_child(void *arg)
 	 * descriptors below the pidfds (and the connection, wherever it
 	 * is), the rest left out. */
 	if (a->shared && syscall(SYS_close_range,
-	    r->fd >= PIDFD_BASE ? (unsigned)r->fd + 1 : PIDFD_BASE, ~0U,
+	    (unsigned)r->fd >= pidfd_base ? (unsigned)r->fd + 1 : pidfd_base,
+	    ~0U,
 	    CLOSE_RANGE_UNSHARE) != 0) {
 		a->err = errno;
 		_exit(111);
@@ -181,15 +187,15 @@ exec_child(void *arg)
 }
 
 /* Move a new pidfd up among the others, out of the children's way (see
- * PIDFD_BASE); -1, having closed it, if there is no room. */
+ * pidfd_base); -1, having closed it, if there is no room. */
 static int
 pidfd_up(int pidfd)
 {
 	int high;
 
-	if (pidfd < 0 || pidfd >= PIDFD_BASE)
+	if (pidfd < 0 || (unsigned)pidfd >= pidfd_base)
 		return pidfd;
-	high = fcntl(pidfd, F_DUPFD_CLOEXEC, PIDFD_BASE);
+	high = fcntl(pidfd, F_DUPFD_CLOEXEC, (int)pidfd_base);
 	close(pidfd);
 	return high;
 }

@@ -26,11 +26,13 @@ struct spawn_req {
 	int want_pidfd;          /* get a pidfd for the child (reap.h) */
 };
 
-/* Once, before the first spawn: map the child stack, and make room under
+/* Once, before the first spawn and after the listening sockets are open
+ * (listeners of them): map the child stack, and make room under
  * RLIMIT_NOFILE for a pidfd per child (the children get the limit back).
  * Returns how many pidfds the server may hold at once: max_children, or
  * fewer when the hard limit is too low.  Fatal when out of memory. */
-unsigned long spawn_init(unsigned long max_children);
+unsigned long spawn_init(unsigned long max_children,
+    unsigned long listeners);
 
 /* Start the child.  Returns its pid, or -1 when it could not be created;
  * then there is no child to reap.  *pidfd gets the child's pidfd

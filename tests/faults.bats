@@ -426,11 +426,12 @@ every_child_ended() {
 	done
 }
 
-@test "no pidfd of the server reaches a program, with 100 others live: clone and fork (-B)" {
+@test "no pidfd of the server reaches a program, with 100 others live: clone, fork (-B), 100 queues" {
 	local opts prog top
 	# 127.0.0.2 holds its connections; any other address gets childstate.
 	prog='[ "$TCPREMOTEIP" = 127.0.0.2 ] || exec "$1"; echo ready; exec cat >/dev/null'
-	for opts in "" "-B hello"; do
+	# With 100 queues, the listening sockets alone pass descriptor 64.
+	for opts in "" "-B hello" "--queues=100"; do
 		# shellcheck disable=SC2086
 		start -v -c 200 -C 200 $opts 127.0.0.1 0 sh -c "$prog" sh "$CHILDSTATE"
 		hold a 100 -s 127.0.0.2
