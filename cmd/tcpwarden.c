@@ -36,7 +36,7 @@ static const char usage_text[] =
 "  -B, --banner=TEXT           write TEXT to each allowed connection\n"
 "  -1, --print-port            print the bound port on stdout\n"
 "  -b, --backlog=N             listen backlog of each queue (128)\n"
-"      --queues=N              accept queues, clients spread over them (16)\n"
+"      --queues=N              accept queues, clients spread over them (256)\n"
 "  -d, --delay / -D, --no-delay  leave TCP_NODELAY off (default) / set it\n"
 "  -o, --ip-options / -O, --no-ip-options  keep / drop IP options (drop)\n"
 "  -l, --local-name=NAME       set TCPLOCALHOST to NAME\n"
@@ -307,7 +307,7 @@ main(int argc, char **argv)
 	cfg.v4_net_bits = 24;
 	cfg.v6_net_bits = 48;
 	cfg.backlog = 128;
-	cfg.queues = 16;
+	cfg.queues = 256;
 	cfg.timeout = 26;
 
 	opterr = 0;

@@ -675,6 +675,10 @@ server_run(const struct config *c)
 	if (sfd < 0)
 		log_fatal(111, "unable to create a signalfd: ",
 		    strerror(errno), NULL);
+	/* Before the listener: the room it makes under the descriptor
+	 * limit is for the queues too. */
+	pidfd_budget = spawn_init(cfg->max_conns,
+	    cfg->queues > 1 ? cfg->queues : 0);
 	lfd = listener_open(cfg, &bound, &bound_wildcard);
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
 		seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
@@ -682,7 +686,6 @@ server_run(const struct config *c)
 	    seed) != 0 || env_init(cfg->local_name,
 	    access_enabled() ? RULES_DATA_MAX / 2 : 0) != 0)
 		log_fatal(111, "out of memory", NULL);
-	pidfd_budget = spawn_init(cfg->max_conns, cfg->queues);
 	rfd = reap_init();
 	if (rfd < 0)
 		log_fatal(111, "unable to create an epoll set: ",

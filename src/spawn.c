@@ -57,23 +57,20 @@ static char *child_stack_top;
  * to keep, so the server holds thousands of descriptors at scale; a child
  * that copied the table would copy them all, and its exec close them all
  * again, one by one: measured with 5,000 held, that was most of the cost
- * of a connection.  So the pidfds live at pidfd_base and above, the
- * server's own few descriptors and the connection below, and the child
+ * of a connection.  So the pidfds live at SPAWN_FD_FLOOR and above (with
+ * the accept queues' sockets), the server's few other descriptors and the
+ * connection below, and the child
  * shares our table (CLONE_FILES) only until it makes its own copy of the
  * part below (close_range with CLOSE_RANGE_UNSHARE).
  */
-#define FD_LOW 64           /* descriptors kept below the pidfds, besides
-                             * the listening sockets */
 #define FD_SLACK 16         /* above the pidfds, for whatever else */
-
-static unsigned pidfd_base = FD_LOW;
 
 static int share_files;             /* close_range can unshare */
 static struct rlimit start_nofile;  /* RLIMIT_NOFILE as we started */
 static int nofile_raised;
 
 unsigned long
-spawn_init(unsigned long max_children, unsigned long listeners)
+spawn_init(unsigned long max_children, unsigned long high_fds)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	rlim_t want;
@@ -81,8 +78,7 @@ spawn_init(unsigned long max_children, unsigned long listeners)
 	const char *pre;
 	char *p;
 
-	pidfd_base = FD_LOW + (unsigned)listeners;
-	want = (rlim_t)pidfd_base + max_children + FD_SLACK;
+	want = (rlim_t)SPAWN_FD_FLOOR + high_fds + max_children + FD_SLACK;
 	p = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (p == MAP_FAILED)
@@ -125,8 +121,8 @@ spawn_init(unsigned long max_children, unsigned long listeners)
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
 		return max_children;
-	return rl.rlim_cur > pidfd_base + FD_SLACK ?
-	    rl.rlim_cur - pidfd_base - FD_SLACK : 0;
+	return rl.rlim_cur > SPAWN_FD_FLOOR + high_fds + FD_SLACK ?
+	    rl.rlim_cur - SPAWN_FD_FLOOR - high_fds - FD_SLACK : 0;
 }
 
 /* In the child before exec: the signal state and the descriptor limit
@@ -170,7 +166,7 @@ exec_child(void *arg)
 	 * descriptors below the pidfds (and the connection, wherever it
 	 * is), the rest left out. */
 	if (a->shared && syscall(SYS_close_range,
-	    (unsigned)r->fd >= pidfd_base ? (unsigned)r->fd + 1 : pidfd_base,
+	    r->fd >= SPAWN_FD_FLOOR ? (unsigned)r->fd + 1 : SPAWN_FD_FLOOR,
 	    ~0U,
 	    CLOSE_RANGE_UNSHARE) != 0) {
 		a->err = errno;
@@ -187,15 +183,15 @@ exec_child(void *arg)
 }
 
 /* Move a new pidfd up among the others, out of the children's way (see
- * pidfd_base); -1, having closed it, if there is no room. */
+ * SPAWN_FD_FLOOR); -1, having closed it, if there is no room. */
 static int
 pidfd_up(int pidfd)
 {
 	int high;
 
-	if (pidfd < 0 || (unsigned)pidfd >= pidfd_base)
+	if (pidfd < 0 || pidfd >= SPAWN_FD_FLOOR)
 		return pidfd;
-	high = fcntl(pidfd, F_DUPFD_CLOEXEC, (int)pidfd_base);
+	high = fcntl(pidfd, F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
 	close(pidfd);
 	return high;
 }

@@ -26,13 +26,18 @@ struct spawn_req {
 	int want_pidfd;          /* get a pidfd for the child (reap.h) */
 };
 
-/* Once, before the first spawn and after the listening sockets are open
- * (listeners of them): map the child stack, and make room under
- * RLIMIT_NOFILE for a pidfd per child (the children get the limit back).
- * Returns how many pidfds the server may hold at once: max_children, or
- * fewer when the hard limit is too low.  Fatal when out of memory. */
-unsigned long spawn_init(unsigned long max_children,
-    unsigned long listeners);
+/* Descriptors from this one up are never copied into a child, not even
+ * until its exec: the server keeps its many there (a pidfd per child, the
+ * accept queues' sockets), and its few below. */
+#define SPAWN_FD_FLOOR 64
+
+/* Once, first: map the child stack, and make room under RLIMIT_NOFILE
+ * for the server's descriptors at SPAWN_FD_FLOOR and above: high_fds of
+ * its own (the accept queues) and a pidfd per child (the children get the
+ * limit back).  Returns how many pidfds the server may hold at once:
+ * max_children, or fewer when the hard limit is too low.  Fatal when out
+ * of memory. */
+unsigned long spawn_init(unsigned long max_children, unsigned long high_fds);
 
 /* Start the child.  Returns its pid, or -1 when it could not be created;
  * then there is no child to reap.  *pidfd gets the child's pidfd

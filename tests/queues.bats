@@ -32,12 +32,12 @@ listeners() { ss -Htln "sport = :$PORT" | awk '{ print $2 }'; }
 # queued N: N connections wait in the queues, in all.
 queued() { [ "$(listeners | awk '{ n += $1 } END { print n + 0 }')" = "$1" ]; }
 
-@test "--queues=N listens on N sockets on the one port (16 by default); SIGTERM closes them all" {
+@test "--queues=N listens on N sockets on the one port (256 by default); SIGTERM closes them all" {
 	local n
 	for n in default 3 1; do
 		if [ "$n" = default ]; then
 			start_server 127.0.0.1 0 "${PROG[@]}"
-			n=16
+			n=256
 		else
 			start_server --queues="$n" 127.0.0.1 0 "${PROG[@]}"
 		fi
@@ -157,7 +157,7 @@ queued() { [ "$(listeners | awk '{ n += $1 } END { print n + 0 }')" = "$1" ]; }
 	BG+=($!)
 	wait_log 'deny 127\.0\.0\.200:[0-9]* per-client 2/2$'
 	# Several other addresses, in case one shares the flooder's queue (a
-	# chance of 1 in 16 each): every connection of each is served.
+	# chance of 1 in 256 each): every connection of each is served.
 	for a in 201 202 203 204; do
 		for i in 1 2 3 4 5; do
 			reply_is 'ready\n' -s "127.0.0.$a" -T 30 127.0.0.1
