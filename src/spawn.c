@@ -59,9 +59,9 @@ static char *child_stack_top;
  * again, one by one: measured with 5,000 held, that was most of the cost
  * of a connection.  So the pidfds live at SPAWN_FD_FLOOR and above (with
  * the accept queues' sockets), the server's few other descriptors and the
- * connection below, and the child
- * shares our table (CLONE_FILES) only until it makes its own copy of the
- * part below (close_range with CLOSE_RANGE_UNSHARE).
+ * connection below, and the child shares our table (CLONE_FILES) only
+ * until it makes its own copy of the part below (close_range with
+ * CLOSE_RANGE_UNSHARE).
  */
 #define FD_SLACK 16         /* above the pidfds, for whatever else */
 
@@ -95,9 +95,10 @@ spawn_init(unsigned long max_children, unsigned long high_fds)
 	 * asked on a range that holds nothing, of a table not shared. */
 	share_files = syscall(SYS_close_range, ~0U, ~0U,
 	    CLOSE_RANGE_UNSHARE) == 0;
-	/* Under valgrind, which takes a clone with CLONE_VM only as vfork
-	 * does and ends the process on any other, such as ours with
-	 * CLONE_FILES.  It shows itself by preloading its core library. */
+	/* Not under valgrind, which takes a clone with CLONE_VM only as
+	 * vfork makes it, and ends the process on any other, such as ours
+	 * with CLONE_FILES.  It shows itself by preloading its core
+	 * library. */
 	pre = getenv("LD_PRELOAD");
 	if (pre && strstr(pre, "vgpreload_core"))
 		share_files = 0;
