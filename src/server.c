@@ -473,6 +473,7 @@ reap_by_pidfd(void)
 {
 	struct reap_event ev[64];
 	size_t n, i;
+	pid_t r;
 	int status;
 
 	do {
@@ -483,10 +484,12 @@ reap_by_pidfd(void)
 			if (table_pidfd(&table, pid) != ev[i].pidfd)
 				continue;
 			/* In the table means not reaped yet, so pid is still
-			 * this child's and no other process's. */
-			if (waitpid(pid, &status, WNOHANG) == pid)
+			 * this child's and no other process's.  Not yet
+			 * reapable (0): watch it again. */
+			r = waitpid(pid, &status, WNOHANG);
+			if (r == pid)
 				child_ended(pid, status);
-			else
+			else if (r == 0)
 				reap_rearm(pid, ev[i].pidfd);
 		}
 	} while (n == 64);
