@@ -1,5 +1,5 @@
 # The benchmark of issue 4: `make bench` builds the tools under build/bench/
-# and runs tests/bench/run (about 10 minutes; BENCH_QUICK=1 for about 2).
+# and runs tests/bench/run (about 6 minutes; BENCH_QUICK=1 for under one).
 # Included by the Makefile; also usable alone: make -f mk/bench.mk bench.
 # Never part of `make check`: a timing never fails the test suite.
 
