@@ -216,22 +216,6 @@ attach_filter(int fd, unsigned n, unsigned v4_bits, unsigned v6_bits)
 	    sizeof fprog);
 }
 
-/* Move a queue's socket to descriptor SPAWN_FD_FLOOR or above, where the
- * server keeps its many descriptors, which no child ever copies (spawn.h):
- * so a queue costs nothing per connection.  (Left among the few below,
- * 1,024 queues cost 30% of the connections a second, for each child's
- * exec closed them all.)  Where there is no room, it stays where it is. */
-static int
-out_of_the_way(int fd)
-{
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
-
-	if (high < 0)
-		return fd;
-	close(fd);
-	return high;
-}
-
 /* Close the queues of open_queues, or what it opened of them. */
 static void
 close_queues(void)
@@ -277,7 +261,11 @@ open_queues(const struct sockaddr_storage *ss, socklen_t len,
 		what = "create socket";
 		if ((fd = new_socket(ss)) < 0)
 			goto fail_errno;
-		fd = out_of_the_way(fd);
+		/* Among the server's many, where no child copies it
+		 * (spawn.h): a queue costs nothing per connection.  Left
+		 * among the few below, 1,024 queues cost 30% of the
+		 * connections a second, each child's exec closing them. */
+		fd = spawn_fd_up(fd);
 		socks[nsocks++] = fd;
 		what = "set SO_REUSEPORT";
 		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,

@@ -183,17 +183,17 @@ exec_child(void *arg)
 	_exit(111);
 }
 
-/* Move a new pidfd up among the others, out of the children's way (see
- * SPAWN_FD_FLOOR); -1, having closed it, if there is no room. */
-static int
-pidfd_up(int pidfd)
+int
+spawn_fd_up(int fd)
 {
 	int high;
 
-	if (pidfd < 0 || pidfd >= SPAWN_FD_FLOOR)
-		return pidfd;
-	high = fcntl(pidfd, F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
-	close(pidfd);
+	if (fd < 0 || fd >= SPAWN_FD_FLOOR)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
+	if (high < 0)
+		return fd;
+	close(fd);
 	return high;
 }
 
@@ -234,7 +234,7 @@ spawn_clone(const struct spawn_req *r, int *pidfd)
 		log_warning("unable to fork: ", strerror(errno), NULL);
 		return pid;
 	}
-	*pidfd = pidfd_up(*pidfd);
+	*pidfd = spawn_fd_up(*pidfd);
 	if (a.err != 0)
 		/* The child has exited 111; it is reaped as any other. */
 		log_warning("unable to run ", r->argv[0], ": ",
@@ -255,7 +255,7 @@ spawn_fork(const struct spawn_req *r, int *pidfd)
 		/* The child cannot have been reaped yet (SIGCHLD is only
 		 * read in the main loop), so this pid is still ours; -1 if
 		 * there is no descriptor to spare. */
-		*pidfd = pidfd_up((int)syscall(SYS_pidfd_open, pid, 0));
+		*pidfd = spawn_fd_up((int)syscall(SYS_pidfd_open, pid, 0));
 	if (pid != 0)
 		return pid;
 

@@ -39,6 +39,12 @@ struct spawn_req {
  * of memory. */
 unsigned long spawn_init(unsigned long max_children, unsigned long high_fds);
 
+/* Move fd to SPAWN_FD_FLOOR or above (close-on-exec), out of every
+ * child's way; returns the new descriptor, or fd itself where it is there
+ * already, is negative, or finds no room up there (it still works, only a
+ * child copies it). */
+int spawn_fd_up(int fd);
+
 /* Start the child.  Returns its pid, or -1 when it could not be created;
  * then there is no child to reap.  *pidfd gets the child's pidfd
  * (close-on-exec), or -1 without one: when not wanted, or no descriptor
