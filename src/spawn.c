@@ -126,14 +126,15 @@ spawn_init(unsigned long max_children, unsigned long high_fds)
 	    rl.rlim_cur - SPAWN_FD_FLOOR - high_fds - FD_SLACK : 0;
 }
 
-/* In the child before exec: the signal state and the descriptor limit
- * we started with.  System calls only. */
+/* In the child before exec: the descriptor limit and the signal state
+ * we started with, the mask last, so that signals stay blocked until
+ * nothing is left to do but exec.  System calls only. */
 static void
 child_restore(void)
 {
-	sig_child_restore();
 	if (nofile_raised)
 		setrlimit(RLIMIT_NOFILE, &start_nofile);
+	sig_child_restore();
 }
 
 struct exec_child_arg {
