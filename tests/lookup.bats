@@ -11,8 +11,8 @@ BUILD="${BUILD:-$ROOT/build}"
 setup_file() {
 	local out
 	# Output kept off fd 3, which carries bats' TAP stream.
-	if ! out=$(cd "$ROOT" && make -s -f mk/lookup.mk lookup-helpers \
-	    BUILD="$BUILD" 2>&1); then
+	if ! out=$(cd "$ROOT" && make -s -f tests/helpers/helpers.mk \
+	    lookup-helpers BUILD="$BUILD" 2>&1); then
 		printf '%s\n' "$out" >&2
 		return 1
 	fi

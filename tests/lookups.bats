@@ -19,9 +19,9 @@ BUILD="${BUILD:-$TOP/build}"
 setup_file() {
 	local out
 	# Output kept off fd 3, which carries bats' TAP stream.
-	if ! out=$(cd "$TOP" && make -s -f mk/lookup.mk "$BUILD/fakeident" \
-	    BUILD="$BUILD" 2>&1 && make -s -f mk/rules.mk \
-	    "$BUILD/cdbmake-rules" BUILD="$BUILD" 2>&1 && make -s \
+	if ! out=$(cd "$TOP" && make -s -f tests/helpers/helpers.mk \
+	    "$BUILD/fakeident" "$BUILD/cdbmake-rules" BUILD="$BUILD" 2>&1 &&
+	    make -s \
 	    BUILD="$BUILD" "$BUILD/helpers/tcpclient" 2>&1); then
 		printf '%s\n' "$out" >&2
 		return 1

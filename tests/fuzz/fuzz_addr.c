@@ -11,7 +11,7 @@
  * exactly when family, prefix and prefix bits agree, and equal keys hash
  * alike; an IPv4 client and its mapped IPv6 form share one key.
  *
- *	clang -fsanitize=fuzzer,address,undefined -Isrc fuzz/fuzz_addr.c \
+ *	clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_addr.c \
  *	    src/addr.c
  */
 #define _GNU_SOURCE

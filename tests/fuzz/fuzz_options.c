@@ -28,7 +28,7 @@
  *
  *	clang -fsanitize=fuzzer,address,undefined -Isrc -Dmain=tcpwarden_main \
  *	    -Wl,--wrap=_exit,--wrap=strdup,--wrap=write \
- *	    fuzz/fuzz_options.c cmd/tcpwarden.c src/parse.c src/log.c src/addr.c
+ *	    tests/fuzz/fuzz_options.c cmd/tcpwarden.c src/parse.c src/log.c src/addr.c
  */
 #define _GNU_SOURCE
 #include <getopt.h>

@@ -1,6 +1,7 @@
-# The benchmark of issue 4: `make bench` builds the tools under build/bench/
-# and runs tests/bench/run (about 6 minutes; BENCH_QUICK=1 for under one).
-# Included by the Makefile; also usable alone: make -f mk/bench.mk bench.
+# The benchmark: `make bench` builds the tools under build/bench/ and runs
+# tests/bench/run (about 6 minutes; BENCH_QUICK=1 for under one); `make
+# bench-rules` times the text rules.  Included by the Makefile; also
+# usable alone: make -f tests/bench/bench.mk bench.
 # Never part of `make check`: a timing never fails the test suite.
 
 CC ?= cc
@@ -11,7 +12,7 @@ BENCH_DIR ?= build/bench
 BENCH_TOOLS = $(BENCH_DIR)/loadgen $(BENCH_DIR)/spawnloop $(BENCH_DIR)/tiny \
 	$(BENCH_DIR)/bare
 
-.PHONY: bench bench-tools
+.PHONY: bench bench-tools bench-rules
 
 # tcpwarden is built by the including Makefile; if it fails to build (or
 # there is no such target), the peers are benchmarked alone and the run
@@ -55,3 +56,12 @@ $(BENCH_DIR)/tiny: tests/bench/tiny.c | $(BENCH_DIR)
 
 $(BENCH_DIR):
 	mkdir -p $@
+
+BENCH_RULES_SRC = src/rules.c src/cdb.c src/addr.c
+$(BENCH_DIR)/rulesbench: tests/bench/rulesbench.c $(BENCH_RULES_SRC) \
+    src/rules.h src/cdb.h src/addr.h | $(BENCH_DIR)
+	$(CC) $(CFLAGS) $(BENCH_OPT) -Isrc -o $@ tests/bench/rulesbench.c \
+	    $(BENCH_RULES_SRC)
+
+bench-rules: $(BENCH_DIR)/rulesbench
+	$(BENCH_DIR)/rulesbench

@@ -7,7 +7,7 @@
  * calls it) as well as into a buffer of exactly strlen(s) + 1 bytes, and
  * by round trip: escaping any text and reading it back gives the text.
  *
- *	clang -fsanitize=fuzzer,address,undefined -Isrc fuzz/fuzz_parse.c \
+ *	clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_parse.c \
  *	    src/parse.c
  */
 #define _GNU_SOURCE

@@ -5,7 +5,7 @@
  * matches at the exact step, one inside a CIDR rule at the exact or
  * prefix step, and every record read back must be well formed.
  *
- *	clang -fsanitize=fuzzer,address,undefined -Isrc fuzz/fuzz_rules.c \
+ *	clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_rules.c \
  *	    src/rules.c src/cdb.c src/addr.c
  */
 #define _GNU_SOURCE

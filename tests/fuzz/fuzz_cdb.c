@@ -6,7 +6,7 @@
  * holds is looked up by its own key, so valid-looking files reach the
  * key comparison and the copy.
  *
- *	clang -fsanitize=fuzzer,address,undefined -Isrc fuzz/fuzz_cdb.c \
+ *	clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_cdb.c \
  *	    src/rules.c src/cdb.c src/addr.c
  */
 #define _GNU_SOURCE
