@@ -16,7 +16,7 @@ MANDIR = $(PREFIX)/share/man
 
 SRCS = src/access.c src/addr.c src/cdb.c src/env.c src/listener.c \
        src/log.c src/lookup.c src/parse.c src/reap.c src/rules.c \
-       src/server.c src/sig.c src/spawn.c src/table.c
+       src/proxy.c src/server.c src/sig.c src/spawn.c src/table.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)
 HDRS = $(wildcard src/*.h)
 

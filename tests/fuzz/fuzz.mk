@@ -1,6 +1,6 @@
 # The libFuzzer targets: options, numbers and escapes, addresses, text
-# rules and cdb files.  Included by the Makefile; the ?= defaults let it
-# run alone:  make -f tests/fuzz/fuzz.mk fuzz
+# rules, cdb files, PROXY protocol headers.  Included by the Makefile; the
+# ?= defaults let it run alone:  make -f tests/fuzz/fuzz.mk fuzz
 #
 #	fuzz-build	build every target: build/fuzz_NAME
 #	fuzz		run each of FUZZ_TARGETS for FUZZ_SECONDS (tests/fuzz/run):
@@ -14,7 +14,7 @@ FUZZ_FLAGS ?= -std=c99 -g -O1 -Wall -Wextra -Wpedantic -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= parse addr options rules cdb
+FUZZ_TARGETS ?= parse addr options rules cdb proxy
 
 # Per-target libFuzzer flags.  The dictionaries give the words of grammars
 # that live in uninstrumented code (inet_pton, getopt_long), which
@@ -24,11 +24,12 @@ FUZZ_RUN_addr = -max_len=256 -dict=tests/fuzz/addr.dict
 FUZZ_RUN_options = -max_len=4096 -dict=tests/fuzz/options.dict
 FUZZ_RUN_rules = -max_len=4096
 FUZZ_RUN_cdb = -max_len=8192
+FUZZ_RUN_proxy = -max_len=1200 -dict=tests/fuzz/proxy.dict
 
 .PHONY: fuzz fuzz-build
 
 fuzz-build: $(BUILD)/fuzz_parse $(BUILD)/fuzz_addr $(BUILD)/fuzz_options \
-    $(BUILD)/fuzz_rules $(BUILD)/fuzz_cdb
+    $(BUILD)/fuzz_rules $(BUILD)/fuzz_cdb $(BUILD)/fuzz_proxy
 
 # Every target runs even after one crashes, so one round reports them all.
 fuzz: fuzz-build
@@ -76,3 +77,9 @@ $(BUILD)/fuzz_cdb: tests/fuzz/fuzz_cdb.c $(FUZZ_RULES_DEP)
 	@mkdir -p $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc -o $@ tests/fuzz/fuzz_cdb.c \
 	    $(FUZZ_RULES_SRC)
+
+$(BUILD)/fuzz_proxy: tests/fuzz/fuzz_proxy.c src/proxy.c src/proxy.h \
+    src/addr.c src/addr.h
+	@mkdir -p $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc -o $@ tests/fuzz/fuzz_proxy.c \
+	    src/proxy.c src/addr.c
