@@ -1,7 +1,10 @@
 /*
  * log: tcpwarden's lines on stderr.  A line is built in a fixed buffer on
  * the stack and leaves in one write(2), so lines never interleave and no
- * stdio or allocation is involved: safe in a forked child too.
+ * stdio or allocation is involved: safe in a forked child too.  Once
+ * log_init has run, no line can hold the server past a SIGTERM or SIGINT:
+ * a line that finds the log pipe full waits for room and for those
+ * signals at once, and after them no line waits at all.
  */
 #ifndef LOG_H
 #define LOG_H
@@ -33,6 +36,24 @@ void log_addr(struct log_line *l, const struct addr *a);
 void log_addr_port(struct log_line *l, const struct addr *a);
 /* End the line and write it, whatever the level (the caller decides). */
 void log_flush(struct log_line *l);
+
+/* Write buf (len bytes, a whole line or lines, newline included) as
+ * log_flush writes a line; for what does not fit in a struct log_line
+ * (the state dump).  Returns 0, or -1 when it was not written (whole). */
+int log_write(const char *buf, size_t len);
+
+/* Once, after sig_init: from now on the server's lines go out without
+ * ever blocking in write(2), and a line that finds no room waits for it
+ * in poll(2) beside stop_fd (sig_stop_fd), giving up when that turns
+ * readable. */
+void log_init(int stop_fd);
+
+/* The server is stopping: from now on a line that finds no room is
+ * dropped at once, never waited for. */
+void log_stopping(void);
+
+/* How many lines were dropped so far. */
+unsigned long log_lost(void);
 
 /* "tcpwarden: warning: " and the strings up to NULL, at -Q and -v. */
 void log_warning(const char *s, ...);

@@ -564,8 +564,7 @@ dump_client(void *ctx, const struct addr_key *k, uint32_t count,
 		n += sizeof digits - j;
 	}
 	d->buf[n++] = '\n';
-	if (write(2, d->buf, n) < 0)
-		return;
+	log_write(d->buf, n);
 }
 
 /* SIGUSR1: the table, whatever the verbosity. */
@@ -678,6 +677,8 @@ server_run(const struct config *c)
 	if (sfd < 0)
 		log_fatal(111, "unable to create a signalfd: ",
 		    strerror(errno), NULL);
+	/* From here a full log pipe cannot hold back SIGTERM (log.h). */
+	log_init(sig_stop_fd());
 	/* Before the listener: the room it makes under the descriptor
 	 * limit is for the queues too. */
 	pidfd_budget = spawn_init(cfg->max_conns,

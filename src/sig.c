@@ -14,7 +14,7 @@ static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 static sigset_t start_mask;
 static struct sigaction start_action[NHANDLED], start_pipe;
 static int changed[NHANDLED], pipe_changed;
-static int sfd = -1;
+static int sfd = -1, stop_fd = -1;
 
 int
 sig_init(void)
@@ -58,7 +58,19 @@ sig_init(void)
 		pipe_changed = 1;
 	}
 	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	/* Of the stop signals, those we took: an ignored SIGINT never
+	 * waits, so it must not be watched either. */
+	sigdelset(&set, SIGCHLD);
+	sigdelset(&set, SIGHUP);
+	sigdelset(&set, SIGUSR1);
+	stop_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return sfd;
+}
+
+int
+sig_stop_fd(void)
+{
+	return stop_fd;
 }
 
 void

@@ -19,6 +19,13 @@ extern int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
  * signalfd (non-blocking, close-on-exec), or -1. */
 int sig_init(void);
 
+/* A second signalfd, for SIGTERM and SIGINT only, that nobody reads: it
+ * is readable exactly while one of them waits, so code that must wait
+ * elsewhere than in the main loop (a log line on a full pipe, log.h) can
+ * wait on it too and give way to a stop, without taking the signal from
+ * the main loop.  -1 if it could not be made. */
+int sig_stop_fd(void);
+
 /* Read every pending signal from the signalfd into the flags above. */
 void sig_read(void);
 
