@@ -35,7 +35,7 @@ $(BUILD)/%.o: src/%.c $(HDRS)
 
 # Test helpers, built with the normal flags.
 HELPERS = $(BUILD)/helpers/childstate $(BUILD)/helpers/tcpclient \
-          $(BUILD)/helpers/badclient
+          $(BUILD)/helpers/badclient $(BUILD)/helpers/tracer
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(BUILD)/helpers
 	$(CC) $(CFLAGS) -o $@ $<

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +53,36 @@ reap_children_now(void)
 	    -1 : 0;
 }
 
+int
+reap_orphans(void)
+{
+	int subreaper = 0;
+
+	if (getpid() == 1)
+		return 1;
+	return prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0L, 0L, 0L) == 0 &&
+	    subreaper != 0;
+}
+
+int
+reap_ended(pid_t pid, int status)
+{
+	long sig;
+
+	if (WIFEXITED(status) || WIFSIGNALED(status))
+		return 1;
+	if (WIFSTOPPED(status)) {
+		/* No WUNTRACED is ever asked for, so this is a tracee of
+		 * ours.  Should the detach fail, the child has died
+		 * meanwhile, and its end comes as any other. */
+		sig = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
+		ptrace(PTRACE_DETACH, pid, (void *)0, (void *)sig);
+	}
+	/* A continue is reported only with WCONTINUED, never asked for;
+	 * whatever else, the child lives. */
+	return 0;
+}
+
 /* The child's pid and pidfd travel in the event itself, so an event
  * needs no look-up to know whose it is. */
 static void
@@ -70,15 +102,6 @@ reap_watch(pid_t pid, int pidfd)
 
 	pack(&e, pid, pidfd);
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &e);
-}
-
-void
-reap_rearm(pid_t pid, int pidfd)
-{
-	struct epoll_event e;
-
-	pack(&e, pid, pidfd);
-	epoll_ctl(epfd, EPOLL_CTL_MOD, pidfd, &e);
 }
 
 size_t

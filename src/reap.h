@@ -10,7 +10,11 @@
  *
  * A child without a pidfd (none was left under the descriptor limit, or
  * the process had children before it exec'd tcpwarden) is reaped the
- * old way, by the waitpid(-1) loop on SIGCHLD (server.c).
+ * old way, by the waitpid(-1) loop on SIGCHLD (server.c).  So are every
+ * child where orphans come to us (reap_orphans), and a child whose pidfd
+ * turned readable while it could not yet be reaped: one traced by another
+ * process, whose tracer must let it go first.  The loop never spins on a
+ * readable pidfd.
  */
 #ifndef REAP_H
 #define REAP_H
@@ -32,12 +36,23 @@ int reap_init(void);
  * read, 0 if it has none and -1 (unknown) if it has some. */
 long reap_children_now(void);
 
+/* Whether orphans are given to this process: it is PID 1 of its pid
+ * namespace, or a child subreaper (prctl PR_SET_CHILD_SUBREAPER, kept
+ * across exec).  Then children the server never started come and die,
+ * and only the waitpid(-1) sweep can reap them. */
+int reap_orphans(void);
+
+/* Whether a status that waitpid gave for pid is an end (exited, or
+ * killed).  A stop is reported only for a child that asked to be traced
+ * by its parent (PTRACE_TRACEME): tcpwarden is no debugger, so it lets
+ * the child go (PTRACE_DETACH), passing on the signal that stopped it,
+ * but SIGTRAP, which the kernel raises for tracers only; the child then
+ * runs, or stays stopped, as it would untraced, and holds its slot. */
+int reap_ended(pid_t pid, int status);
+
 /* Watch the pidfd of child pid.  Returns 0, or -1 when it cannot be
  * watched; the caller then closes the pidfd and reaps pid the old way. */
 int reap_watch(pid_t pid, int pidfd);
-
-/* Watch it again: an event came, but the child was not yet reapable. */
-void reap_rearm(pid_t pid, int pidfd);
 
 /* Up to max children whose pidfd turned readable, without waiting.
  * Returns how many; max means there may be more.  An event may be stale:

@@ -46,6 +46,8 @@ static unsigned long pidfd_budget; /* pidfds we may hold (spawn.h) */
 static long foreign_children;      /* children from before our exec that
                                     * live; -1 for some.  SIGCHLD sweeps
                                     * for them (reap_all) */
+static int orphans;                /* orphans are given to us: SIGCHLD
+                                    * always sweeps (reap.h) */
 static struct addr bound;          /* the listening address */
 static int bound_wildcard;         /* so each connection's local address
                                     * must be asked of the socket */
@@ -484,13 +486,19 @@ reap_by_pidfd(void)
 			if (table_pidfd(&table, pid) != ev[i].pidfd)
 				continue;
 			/* In the table means not reaped yet, so pid is still
-			 * this child's and no other process's.  Not yet
-			 * reapable (0): watch it again. */
+			 * this child's and no other process's. */
 			r = waitpid(pid, &status, WNOHANG);
-			if (r == pid)
+			if (r == pid && reap_ended(pid, status))
 				child_ended(pid, status);
-			else if (r == 0)
-				reap_rearm(pid, ev[i].pidfd);
+			else if (r >= 0) {
+				/* Dead but not reapable: another process
+				 * traces it.  Its pidfd stays readable, so
+				 * watched again it would spin the loop; the
+				 * sweep takes it on the SIGCHLD that comes
+				 * when the tracer lets it go. */
+				table_untrack(&table, pid);
+				close(ev[i].pidfd);
+			}
 		}
 	} while (n == 64);
 }
@@ -508,7 +516,8 @@ reap_all(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		child_ended(pid, status);
+		if (reap_ended(pid, status))
+			child_ended(pid, status);
 	if (pid < 0 && errno == ECHILD)
 		foreign_children = 0;   /* no child at all: none foreign */
 }
@@ -697,6 +706,7 @@ server_run(const struct config *c)
 	/* Children we had before exec'ing tcpwarden (a shell's background
 	 * jobs, say) have no pidfd: while any lives, SIGCHLD sweeps. */
 	foreign_children = reap_children_now();
+	orphans = reap_orphans();
 	if (cfg->print_port)
 		print_port();
 	drop_privileges();
@@ -734,9 +744,12 @@ server_run(const struct config *c)
 		if (p[2].revents & POLLIN)
 			reap_by_pidfd();
 		if (sig_got_child) {
-			sig_got_child = 0;
-			if (table.untracked > 0 || foreign_children)
+			/* A stop of a tracee of ours is seen only by the
+			 * sweep, hence sig_got_trap (sig.h). */
+			if (table.untracked > 0 || foreign_children ||
+			    orphans || sig_got_trap)
 				reap_all();
+			sig_got_child = sig_got_trap = 0;
 		}
 		if (sig_got_term) {
 			/* Children keep running, as with tcpserver. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
+int sig_got_trap;
 
 static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NHANDLED (sizeof handled / sizeof handled[0])
@@ -85,7 +86,11 @@ sig_read(void)
 	while ((n = read(sfd, si, sizeof si)) > 0) {
 		for (i = 0; i < (size_t)n / sizeof si[0]; i++) {
 			switch (si[i].ssi_signo) {
-			case SIGCHLD: sig_got_child = 1; break;
+			case SIGCHLD:
+				sig_got_child = 1;
+				if (si[i].ssi_code == CLD_TRAPPED)
+					sig_got_trap = 1;
+				break;
 			case SIGTERM:
 			case SIGINT: sig_got_term = 1; break;
 			case SIGHUP: sig_got_hup = 1; break;

@@ -9,8 +9,12 @@
 #ifndef SIG_H
 #define SIG_H
 
-/* What the last sig_read found pending; the main loop clears them. */
+/* What the last sig_read found pending; the main loop clears them.
+ * sig_got_trap: a SIGCHLD for a tracee's stop (CLD_TRAPPED).  It is a
+ * hint only: a SIGCHLD already pending swallows the next one, and its
+ * code with it. */
 extern int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
+extern int sig_got_trap;
 
 /* Remember the mask and dispositions tcpwarden started with, block the
  * handled signals, open the signalfd, and ignore SIGPIPE.  SIGINT ignored

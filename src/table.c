@@ -268,6 +268,21 @@ table_pidfd(const struct table *t, pid_t pid)
 }
 
 int
+table_untrack(struct table *t, pid_t pid)
+{
+	uint32_t s = t->pid_index[pid_probe(t, pid)];
+	int pidfd;
+
+	check_sigchld_blocked();
+	if (s == TABLE_NONE || t->slots[s].pidfd < 0)
+		return -1;
+	pidfd = t->slots[s].pidfd;
+	t->slots[s].pidfd = -1;
+	t->untracked++;
+	return pidfd;
+}
+
+int
 table_remove(struct table *t, pid_t pid, int *pidfd)
 {
 	uint32_t i = pid_probe(t, pid), s = t->pid_index[i], last;

@@ -82,6 +82,11 @@ uint32_t table_add(struct table *t, pid_t pid, int pidfd,
  * tcpwarden (the server reaps those and ignores them). */
 int table_remove(struct table *t, pid_t pid, int *pidfd);
 
+/* Take pid's pidfd away, so that the sweep reaps it (reap.h): returns
+ * the pidfd, for the caller to close, or -1 if pid had none or is not in
+ * the table. */
+int table_untrack(struct table *t, pid_t pid);
+
 /* The pidfd recorded for pid; -1 if it has none or is not in the table. */
 int table_pidfd(const struct table *t, pid_t pid);
 
