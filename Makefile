@@ -14,7 +14,7 @@ DESTDIR =
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
-SRCS = src/access.c src/addr.c src/cdb.c src/env.c src/listener.c \
+SRCS = src/access.c src/addr.c src/cdb.c src/drain.c src/env.c src/listener.c \
        src/log.c src/lookup.c src/parse.c src/reap.c src/rules.c \
        src/proxy.c src/server.c src/sig.c src/spawn.c src/table.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)

@@ -23,6 +23,7 @@
 #define VERSION "0.1"
 #define MAX_CONNS 1000000
 #define MAX_QUEUES 1024
+#define MAX_DRAIN 1000000   /* seconds: 11 days and a half */
 
 static const char usage_text[] =
 "usage: tcpwarden [options] host port program [arg ...]\n"
@@ -49,12 +50,15 @@ static const char usage_text[] =
 "  -r, --ident / -R, --no-ident  TCPREMOTEINFO by ident (-R)\n"
 "  -t, --timeout=SEC           time for each look-up (26)\n"
 "  -v, --verbose / -Q, --errors / -q, --quiet  what to log (errors)\n"
+"      --drain=SEC             on SIGTERM, let programs run SEC seconds,\n"
+"                              then SIGTERM them, then SIGKILL (off)\n"
 "      --help, --version\n"
 "See tcpwarden(1).\n";
 
 enum {
 	OPT_IP4_PREFIX = 256, OPT_IP6_PREFIX, OPT_NET4_PREFIX,
-	OPT_NET6_PREFIX, OPT_RULES, OPT_QUEUES, OPT_HELP, OPT_VERSION
+	OPT_NET6_PREFIX, OPT_RULES, OPT_QUEUES, OPT_DRAIN, OPT_HELP,
+	OPT_VERSION
 };
 
 static const struct option longopts[] = {
@@ -90,6 +94,7 @@ static const struct option longopts[] = {
 	{ "ident", no_argument, NULL, 'r' },
 	{ "no-ident", no_argument, NULL, 'R' },
 	{ "timeout", required_argument, NULL, 't' },
+	{ "drain", required_argument, NULL, OPT_DRAIN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -345,6 +350,10 @@ main(int argc, char **argv)
 		case 'b': cfg.backlog = number(optarg, 1, 65535); break;
 		case OPT_QUEUES:
 			cfg.queues = number(optarg, 1, MAX_QUEUES);
+			break;
+		case OPT_DRAIN:
+			cfg.drain = number(optarg, 0, MAX_DRAIN);
+			cfg.drain_on = 1;
 			break;
 		case 'd': cfg.nodelay = 0; break;
 		case 'D': cfg.nodelay = 1; break;

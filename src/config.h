@@ -44,6 +44,9 @@ struct config {
 	int ident;                 /* -r */
 	unsigned long timeout;     /* -t, seconds for each look-up */
 
+	int drain_on;              /* --drain given */
+	unsigned long drain;       /* --drain: seconds the programs get */
+
 	int set_uid, set_gid;      /* -u, -g, -U */
 	uid_t uid;
 	gid_t gid;

@@ -18,6 +18,7 @@
 
 #include "access.h"
 #include "addr.h"
+#include "drain.h"
 #include "env.h"
 #include "listener.h"
 #include "log.h"
@@ -717,7 +718,10 @@ server_run(const struct config *c)
 		struct timespec left;
 		const struct timespec *timeout;
 
-		timeout = pause_timeout(&left);
+		/* Draining, the server no longer accepts: only the drain's
+		 * next step can limit the wait. */
+		timeout = drain_active() ? drain_timeout(&left) :
+		    pause_timeout(&left);
 		/* At the total limit, or paused, the listening sockets are
 		 * not watched: new connections wait in the kernel's backlog. */
 		p[0].fd = table.used < cfg->max_conns && !paused ? lfd : -1;
@@ -752,9 +756,16 @@ server_run(const struct config *c)
 			sig_got_child = sig_got_trap = 0;
 		}
 		if (sig_got_term) {
-			/* Children keep running, as with tcpserver. */
-			listener_close();
-			_exit(0);
+			sig_got_term = 0;
+			if (drain_active()) {
+				drain_skip(&table);
+			} else {
+				/* Stop listening at once, so that a new server
+				 * can bind the port while this one drains. */
+				listener_close();
+				lfd = -1;
+				drain_start(&table, cfg->drain_on, cfg->drain);
+			}
 		}
 		if (sig_got_hup) {
 			sig_got_hup = 0;
@@ -764,6 +775,8 @@ server_run(const struct config *c)
 			sig_got_usr1 = 0;
 			dump_state();
 		}
+		/* After the reaping: it exits once the table is empty. */
+		drain_tick(&table);
 		if (p[0].revents & POLLIN)
 			accept_burst();
 	}
