@@ -15,8 +15,8 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
 SRCS = src/access.c src/addr.c src/cdb.c src/drain.c src/env.c src/listener.c \
-       src/log.c src/lookup.c src/parse.c src/reap.c src/rules.c \
-       src/proxy.c src/server.c src/sig.c src/spawn.c src/table.c
+       src/log.c src/lookup.c src/parse.c src/proxy.c src/rate.c src/reap.c \
+       src/rules.c src/server.c src/sig.c src/spawn.c src/table.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)
 HDRS = $(wildcard src/*.h)
 
@@ -63,7 +63,7 @@ check: strict san tcpwarden helpers
 	mandoc -T lint -W warning man/tcpwarden.1
 	tests/run ./tcpwarden build/san/tcpwarden
 
-helpers: $(HELPERS) rules-helpers lookup-helpers
+helpers: $(HELPERS) rules-helpers lookup-helpers rate-helpers
 
 install: tcpwarden
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

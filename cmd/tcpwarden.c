@@ -18,12 +18,14 @@
 #include "config.h"
 #include "log.h"
 #include "parse.h"
+#include "rate.h"
 #include "server.h"
 
 #define VERSION "0.1"
 #define MAX_CONNS 1000000
 #define MAX_QUEUES 1024
 #define MAX_DRAIN 1000000   /* seconds: 11 days and a half */
+#define MAX_RATE_CLIENTS 1048576
 
 static const char usage_text[] =
 "usage: tcpwarden [options] host port program [arg ...]\n"
@@ -34,6 +36,9 @@ static const char usage_text[] =
 "      --ip6-prefix=LEN        IPv6 bits that make one client (64)\n"
 "      --net4-prefix=LEN       IPv4 bits that make one network (24)\n"
 "      --net6-prefix=LEN       IPv6 bits that make one network (48)\n"
+"      --rate=N[/SEC][:MSG]    at most N new connections per client in SEC (1)\n"
+"      --rate-clients=N        clients --rate remembers at once (8192)\n"
+"      --dry-run               log what the limits would refuse, serve it\n"
 "  -B, --banner=TEXT           write TEXT to each allowed connection\n"
 "  -1, --print-port            print the bound port on stdout\n"
 "  -b, --backlog=N             listen backlog of each queue (128)\n"
@@ -57,8 +62,8 @@ static const char usage_text[] =
 
 enum {
 	OPT_IP4_PREFIX = 256, OPT_IP6_PREFIX, OPT_NET4_PREFIX,
-	OPT_NET6_PREFIX, OPT_RULES, OPT_QUEUES, OPT_DRAIN, OPT_HELP,
-	OPT_VERSION
+	OPT_NET6_PREFIX, OPT_RULES, OPT_QUEUES, OPT_DRAIN, OPT_RATE,
+	OPT_RATE_CLIENTS, OPT_DRY_RUN, OPT_HELP, OPT_VERSION
 };
 
 static const struct option longopts[] = {
@@ -69,6 +74,9 @@ static const struct option longopts[] = {
 	{ "ip6-prefix", required_argument, NULL, OPT_IP6_PREFIX },
 	{ "net4-prefix", required_argument, NULL, OPT_NET4_PREFIX },
 	{ "net6-prefix", required_argument, NULL, OPT_NET6_PREFIX },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "rate-clients", required_argument, NULL, OPT_RATE_CLIENTS },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "banner", required_argument, NULL, 'B' },
 	{ "print-port", no_argument, NULL, '1' },
 	{ "backlog", required_argument, NULL, 'b' },
@@ -154,17 +162,33 @@ number(const char *arg, unsigned long min, unsigned long max)
 	return 0;
 }
 
+/* The ":msg" of -C, -N and --rate (colon NULL for none): unescaped where
+ * it stands, in argv, which lives as long as the server: nothing to
+ * allocate or free, however often the option is given. */
+static void
+limit_msg(struct limit *lim, char *colon)
+{
+	long len;
+
+	lim->msg = "";
+	lim->msg_len = 0;
+	if (!colon)
+		return;
+	len = parse_escapes(colon + 1, colon + 1);
+	if (len < 0)
+		usage_error("option ", optname, ": bad escape in the message "
+		    "(only \\r, \\n and \\\\)", NULL);
+	lim->msg = colon + 1;
+	lim->msg_len = (size_t)len;
+}
+
 /* "n[:msg]" of -C and -N. */
 static void
 limit_arg(struct limit *lim, char *arg)
 {
 	char *colon = strchr(arg, ':'), num[24];
 	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
-	long len;
 
-	/* The number is copied out; the message is unescaped where it
-	 * stands, in argv, which lives as long as the server: nothing to
-	 * allocate or free, however often the option is given. */
 	if (n >= sizeof num)
 		usage_error("option ", optname, ": '", arg,
 		    "' is not a number from 1 to 1000000", NULL);
@@ -172,16 +196,42 @@ limit_arg(struct limit *lim, char *arg)
 	num[n] = '\0';
 	lim->max = number(num, 1, MAX_CONNS);
 	lim->on = 1;
-	lim->msg = "";
-	lim->msg_len = 0;
-	if (colon) {
-		len = parse_escapes(colon + 1, colon + 1);
-		if (len < 0)
-			usage_error("option ", optname, ": bad escape in "
-			    "the message (only \\r, \\n and \\\\)", NULL);
-		lim->msg = colon + 1;
-		lim->msg_len = (size_t)len;
+	limit_msg(lim, colon);
+}
+
+#define RATE_SYNTAX "N or N/SECONDS, N from %lu to 65535, SECONDS from 1 " \
+    "to 86400"
+
+/* "N[/SECONDS]" of --rate (min 1) and MAXRATEIP (min 0), into cfg; what
+ * names the source in a message. */
+static void
+rate_value(struct config *cfg, const char *v, unsigned long min,
+    const char *what)
+{
+	char syntax[sizeof RATE_SYNTAX + 8];
+
+	if (parse_rate(v, RATE_MAX, RATE_WINDOW_MAX, &cfg->rate.max,
+	    &cfg->rate_window) != 0 || cfg->rate.max < min) {
+		snprintf(syntax, sizeof syntax, RATE_SYNTAX, min);
+		usage_error(what, "'", v, "' is not ", syntax, NULL);
 	}
+	cfg->rate.on = 1;
+}
+
+/* "N[/SECONDS][:msg]" of --rate; without msg, -C's message goes
+ * (server_run), hence NULL. */
+static void
+rate_arg(struct config *cfg, char *arg)
+{
+	char *colon = strchr(arg, ':'), what[80];
+
+	if (colon)
+		*colon = '\0';
+	snprintf(what, sizeof what, "option %s: ", optname);
+	rate_value(cfg, arg, 1, what);
+	limit_msg(&cfg->rate, colon);
+	if (!colon)
+		cfg->rate.msg = NULL;
 }
 
 /* What getopt refused: arg is the word it stood in, opt the option
@@ -313,6 +363,8 @@ main(int argc, char **argv)
 	cfg.v6_net_bits = 48;
 	cfg.backlog = 128;
 	cfg.queues = 256;
+	cfg.rate_window = 1;
+	cfg.rate_clients = 8192;
 	cfg.timeout = 26;
 
 	opterr = 0;
@@ -355,6 +407,11 @@ main(int argc, char **argv)
 			cfg.drain = number(optarg, 0, MAX_DRAIN);
 			cfg.drain_on = 1;
 			break;
+		case OPT_RATE: rate_arg(&cfg, optarg); break;
+		case OPT_RATE_CLIENTS:
+			cfg.rate_clients = number(optarg, 1, MAX_RATE_CLIENTS);
+			break;
+		case OPT_DRY_RUN: cfg.dry_run = 1; break;
 		case 'd': cfg.nodelay = 0; break;
 		case 'D': cfg.nodelay = 1; break;
 		case 'o': cfg.keep_ip_options = 1; break;
@@ -440,6 +497,13 @@ main(int argc, char **argv)
 	optname[0] = '\0';
 	limit_env(&cfg.per_client, "MAXCONNIP");
 	limit_env(&cfg.per_net, "MAXCONNC");
+	if (getenv("MAXRATEIP"))
+		rate_value(&cfg, getenv("MAXRATEIP"), 0,
+		    "environment: MAXRATEIP=");
+	if (!cfg.rate.msg) {
+		cfg.rate.msg = cfg.per_client.msg;
+		cfg.rate.msg_len = cfg.per_client.msg_len;
+	}
 	if ((diemsg = getenv("DIEMSG")) != NULL) {
 		size_t n = strlen(diemsg);
 		char *m = malloc(n + 3);
@@ -448,8 +512,9 @@ main(int argc, char **argv)
 		memcpy(m, diemsg, n);
 		memcpy(m + n, "\r\n", 2);
 		m[n + 2] = '\0';
-		cfg.per_client.msg = cfg.per_net.msg = m;
-		cfg.per_client.msg_len = cfg.per_net.msg_len = n + 2;
+		cfg.per_client.msg = cfg.per_net.msg = cfg.rate.msg = m;
+		cfg.per_client.msg_len = cfg.per_net.msg_len =
+		    cfg.rate.msg_len = n + 2;
 	}
 
 	server_run(&cfg);

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "lookup.h"
 #include "parse.h"
+#include "rate.h"
 #include "rules.h"
 
 static const struct config *cfg;
@@ -163,14 +164,23 @@ access_apply_limits(const struct access_result *r, struct access_limits *lim)
 			} else
 				log_warning("rule ", r->key, ": MAXCONNC=",
 				    v, " is not a number, ignored", NULL);
+		} else if ((v = var_value(var, "MAXRATEIP")) != NULL) {
+			if (parse_rate(v, RATE_MAX, RATE_WINDOW_MAX, &n,
+			    &lim->rate_window) == 0) {
+				lim->rate_on = 1;
+				lim->rate_max = n;
+			} else
+				log_warning("rule ", r->key, ": MAXRATEIP=",
+				    v, " is not N or N/SECONDS, ignored", NULL);
 		} else if ((v = var_value(var, "DIEMSG")) != NULL) {
 			len = strlen(v);
 			if (len > sizeof rule_msg - 3)
 				len = sizeof rule_msg - 3;
 			memcpy(rule_msg, v, len);
 			memcpy(rule_msg + len, "\r\n", 3);
-			lim->msg = lim->net_msg = rule_msg;
-			lim->msg_len = lim->net_msg_len = len + 2;
+			lim->msg = lim->net_msg = lim->rate_msg = rule_msg;
+			lim->msg_len = lim->net_msg_len = lim->rate_msg_len =
+			    len + 2;
 		}
 	}
 }

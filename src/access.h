@@ -37,6 +37,11 @@ struct access_limits {
 	size_t msg_len;
 	const char *net_msg;
 	size_t net_msg_len;
+	int rate_on;                /* --rate or MAXRATEIP: at most */
+	unsigned long rate_max;     /* rate_max new connections */
+	unsigned long rate_window;  /* in rate_window seconds */
+	const char *rate_msg;
+	size_t rate_msg_len;
 };
 
 /* Read --rules if given; a file that does not parse ends tcpwarden with
@@ -57,7 +62,8 @@ void access_reload(void);
 void access_check(const struct addr *remote, const char *host,
     const char *info, int final, struct access_result *r);
 
-/* Apply the MAXCONNIP, MAXCONNC and DIEMSG of r's record to lim. */
+/* Apply the MAXCONNIP, MAXCONNC, MAXRATEIP and DIEMSG of r's record to
+ * lim. */
 void access_apply_limits(const struct access_result *r,
     struct access_limits *lim);
 

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* A concurrency limit with its refusal message. */
+/* A limit with its refusal message: connections at once (-C, -N), or
+ * new connections in a window (--rate). */
 struct limit {
 	unsigned long max;     /* at most this many; 0 rejects all (MAXCONN*) */
 	int on;                /* whether the limit is in force at all */
@@ -26,6 +27,10 @@ struct config {
 	struct limit per_net;      /* -N, MAXCONNC */
 	unsigned v4_client_bits, v6_client_bits;  /* --ip4/6-prefix */
 	unsigned v4_net_bits, v6_net_bits;        /* --net4/6-prefix */
+	struct limit rate;         /* --rate, MAXRATEIP: max in each window */
+	unsigned long rate_window; /* its window, in seconds */
+	unsigned long rate_clients;/* --rate-clients: clients remembered */
+	int dry_run;               /* --dry-run: log refusals, serve all */
 
 	int print_port;            /* -1 */
 	unsigned long backlog;     /* -b, for each queue */

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "parse.h"
 
+#include <string.h>
+
 int
 parse_uint(const char *s, unsigned long min, unsigned long max,
     unsigned long *out)
@@ -45,4 +47,25 @@ parse_escapes(const char *s, char *out)
 	}
 	*o = '\0';
 	return (long)(o - out);
+}
+
+int
+parse_rate(const char *s, unsigned long max_n, unsigned long max_window,
+    unsigned long *n, unsigned long *window)
+{
+	const char *slash = strchr(s, '/');
+	char num[24];
+	size_t len = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long count, secs = 1;
+
+	if (len >= sizeof num)
+		return -1;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (parse_uint(num, 0, max_n, &count) != 0 ||
+	    (slash && parse_uint(slash + 1, 1, max_window, &secs) != 0))
+		return -1;
+	*n = count;
+	*window = secs;
+	return 0;
 }

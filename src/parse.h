@@ -18,4 +18,10 @@ int parse_uint(const char *s, unsigned long min, unsigned long max,
  * lone trailing backslash. */
 long parse_escapes(const char *s, char *out);
 
+/* Read s, "N" or "N/SECONDS" (a rate: N connections in each window of
+ * SECONDS, 1 without), N from 0 to max_n and SECONDS from 1 to
+ * max_window.  Returns 0, or -1 if s is not one. */
+int parse_rate(const char *s, unsigned long max_n, unsigned long max_window,
+    unsigned long *n, unsigned long *window);
+
 #endif

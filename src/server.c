@@ -23,6 +23,7 @@
 #include "listener.h"
 #include "log.h"
 #include "lookup.h"
+#include "rate.h"
 #include "reap.h"
 #include "rules.h"
 #include "sig.h"
@@ -89,28 +90,34 @@ log_status(void)
 }
 
 /* Refuse a connection over a limit: the message if the socket takes it
- * at once (never wait on a client that does not read), close, and log. */
-static void
+ * at once (never wait on a client that does not read), close, and log.
+ * Under --dry-run the refusal is only logged, as would-deny, and the
+ * connection goes on.  Returns -1 when refused, 1 when only logged. */
+static int
 refuse(int fd, const struct addr *remote, const char *why,
     unsigned long count, unsigned long max, const char *msg, size_t len)
 {
 	struct log_line l;
 
-	if (len > 0 && send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		/* Nothing to do: the client is refused either way. */
+	if (!cfg->dry_run) {
+		if (len > 0 &&
+		    send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			/* Nothing to do: the client is refused either way. */
+		}
+		close(fd);
 	}
-	close(fd);
-	if (log_level < LOG_VERBOSE)
-		return;
-	log_start(&l, "deny ");
-	log_addr_port(&l, remote);
-	log_str(&l, " ");
-	log_str(&l, why);
-	log_str(&l, " ");
-	log_uint(&l, count);
-	log_str(&l, "/");
-	log_uint(&l, max);
-	log_flush(&l);
+	if (log_level >= LOG_VERBOSE) {
+		log_start(&l, cfg->dry_run ? "would-deny " : "deny ");
+		log_addr_port(&l, remote);
+		log_str(&l, " ");
+		log_str(&l, why);
+		log_str(&l, " ");
+		log_uint(&l, count);
+		log_str(&l, "/");
+		log_uint(&l, max);
+		log_flush(&l);
+	}
+	return cfg->dry_run ? 1 : -1;
 }
 
 static void
@@ -168,23 +175,45 @@ default_limits(struct access_limits *lim)
 	lim->msg_len = cfg->per_client.msg_len;
 	lim->net_msg = cfg->per_net.msg;
 	lim->net_msg_len = cfg->per_net.msg_len;
+	lim->rate_on = cfg->rate.on;
+	lim->rate_max = cfg->rate.max;
+	lim->rate_window = cfg->rate_window;
+	lim->rate_msg = cfg->rate.msg;
+	lim->rate_msg_len = cfg->rate.msg_len;
 }
 
-/* Check the counts against lim; refuse and return -1 if over. */
+/* Check the counts against lim: 0 within the limits, else refuse()'s
+ * answer for the first one passed. */
 static int
 over_limit(int fd, const struct addr *remote, const struct access_limits *lim,
     uint32_t client_count, uint32_t net_count)
 {
-	if (client_count >= lim->client_max) {
-		refuse(fd, remote, "per-client", client_count,
+	if (client_count >= lim->client_max)
+		return refuse(fd, remote, "per-client", client_count,
 		    lim->client_max, lim->msg, lim->msg_len);
-		return -1;
-	}
-	if (lim->net_on && net_count >= lim->net_max) {
-		refuse(fd, remote, "per-net", net_count, lim->net_max,
+	if (lim->net_on && net_count >= lim->net_max)
+		return refuse(fd, remote, "per-net", net_count, lim->net_max,
 		    lim->net_msg, lim->net_msg_len);
-		return -1;
-	}
+	return 0;
+}
+
+/* The client's new connections in lim's window (rate.h): refuse()'s
+ * answer if it has had its share, else 0, and this one is counted. */
+static int
+over_rate(int fd, const struct addr *remote, const struct addr_key *client,
+    const struct access_limits *lim)
+{
+	struct timespec now;
+	struct rate_entry *e;
+	uint32_t recent;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	e = rate_find(client, lim->rate_window, (uint64_t)now.tv_sec * 1000 +
+	    (uint64_t)now.tv_nsec / 1000000, &recent);
+	if (recent >= lim->rate_max)
+		return refuse(fd, remote, "rate", lim->rate_max,
+		    lim->rate_window, lim->rate_msg, lim->rate_msg_len);
+	rate_admit(e);
 	return 0;
 }
 
@@ -283,7 +312,7 @@ child_prep(void *ctx, char *const **envp)
 		default_limits(&lim);
 		access_apply_limits(r, &lim);
 		if (over_limit(1, w->remote, &lim, w->client_count,
-		    w->net_count) != 0)
+		    w->net_count) < 0)
 			return 100;
 	}
 	/* The banner goes to allowed connections only, so after the
@@ -309,7 +338,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 	struct log_line l;
 	uint32_t client_count, net_count = 0;
 	int lookups = cfg->lookup_host || cfg->ident;
-	int pidfd;
+	int pidfd, over;
 	pid_t pid;
 
 	if (addr_from_sockaddr(&remote, (const struct sockaddr *)ss) != 0) {
@@ -338,7 +367,12 @@ serve(int fd, const struct sockaddr_storage *ss)
 		addr_key(&net, &remote, cfg->v4_net_bits, cfg->v6_net_bits);
 		net_count = table_net_count(&table, &net);
 	}
-	if (over_limit(fd, &remote, &lim, client_count, net_count) != 0)
+	/* The rate counts the connections let in: one refused (or, under
+	 * --dry-run, that would have been) by another limit is not. */
+	over = over_limit(fd, &remote, &lim, client_count, net_count);
+	if (over == 0 && lim.rate_on)
+		over = over_rate(fd, &remote, &client, &lim);
+	if (over < 0)
 		return;
 
 	work.remote = &remote;
@@ -696,9 +730,12 @@ server_run(const struct config *c)
 	lfd = listener_open(cfg, &bound, &bound_wildcard);
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
 		seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	/* Any rule may set MAXRATEIP: with rules, the rate table is there. */
 	if (table_init(&table, (uint32_t)cfg->max_conns, count_nets,
 	    seed) != 0 || env_init(cfg->local_name,
-	    access_enabled() ? RULES_DATA_MAX / 2 : 0) != 0)
+	    access_enabled() ? RULES_DATA_MAX / 2 : 0) != 0 ||
+	    ((cfg->rate.on || access_enabled()) &&
+	    rate_init(cfg->rate_clients, seed * 0x9e3779b9u + 1) != 0))
 		log_fatal(111, "out of memory", NULL);
 	rfd = reap_init();
 	if (rfd < 0)

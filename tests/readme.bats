@@ -21,6 +21,7 @@ SECTIONS=(
 	"A small HTTP responder in shell"
 	"A per-client limit with a message"
 	"Rules with CIDR prefixes"
+	"A rate limit per client"
 	"Install"
 	"Documentation"
 )
@@ -284,8 +285,8 @@ run_section() {
 		diff -u <(echo "$want") <(echo "$got") >&2 || true
 		flunk "the README's sections with examples (+) differ from SECTIONS (-)"
 	fi
-	# Six servers among them, and every output follows a client.
-	[ "$(awk -F '\t' '$2 == "sh server"' "$B/index" | wc -l)" -eq 6 ]
+	# Seven servers among them, and every output follows a client.
+	[ "$(awk -F '\t' '$2 == "sh server"' "$B/index" | wc -l)" -eq 7 ]
 	awk -F '\t' '
 	$2 == "text output" && prev != "sh client" {
 		print "README.md:" $4 ": text output not after sh client"; bad = 1
@@ -318,6 +319,10 @@ run_section() {
 
 @test "README: Rules with CIDR prefixes" {
 	run_section "Rules with CIDR prefixes"
+}
+
+@test "README: A rate limit per client" {
+	run_section "A rate limit per client"
 }
 
 @test "README: Install" {
