@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "file.h"
 #include "log.h"
 #include "lookup.h"
 #include "parse.h"
@@ -111,7 +112,7 @@ access_check(const struct addr *remote, const char *host, const char *info,
 			r->verdict = ACCESS_DROP;
 			log_warning("dropping connection, unable to read ",
 			    cfg->rules_cdb, ": ", errno == EPROTO ?
-			    "file is damaged" : strerror(errno), NULL);
+			    "file is damaged" : file_strerror(errno), NULL);
 			return;
 		}
 	}

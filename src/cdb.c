@@ -1,11 +1,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cdb.h"
+#include "file.h"
 
 /* 256 (position, slot count) pairs of 4 bytes each start every cdb. */
 #define CDB_HEADER 2048
@@ -16,21 +15,12 @@ cdb_open(struct cdb *c, const char *path)
 	struct stat st;
 	int fd;
 
-	/* O_NONBLOCK so that a FIFO given by mistake cannot hang the caller;
-	 * it has no effect on reads of a regular file. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = file_open(path, &st);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == -1) {
-		int e = errno;
-
+	if (st.st_size < CDB_HEADER) {
 		close(fd);
-		errno = e;
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < CDB_HEADER) {
-		close(fd);
-		errno = S_ISREG(st.st_mode) ? EPROTO : EINVAL;
+		errno = EPROTO;
 		return -1;
 	}
 	c->fd = fd;

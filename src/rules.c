@@ -1,6 +1,5 @@
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "addr.h"
 #include "cdb.h"
+#include "file.h"
 #include "rules.h"
 
 /*
@@ -1066,46 +1066,22 @@ rules_parse(struct rules **out, const char *name, const char *text,
 int
 rules_load(struct rules **out, const char *path, char *err, size_t errlen)
 {
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	int fd, ret;
+	char *text;
+	size_t len;
+	int ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		goto fail;
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 65536) {
-			char *t = realloc(text, cap + 65536 + cap / 2);
-
-			if (!t)
-				goto fail;
-			text = t;
-			cap += 65536 + cap / 2;
-		}
-		n = read(fd, text + len, cap - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if (file_read(path, RULES_FILE_MAX, &text, &len) == -1) {
+		if (err && errlen && errno == EFBIG)
+			snprintf(err, errlen, "%s: larger than %lu bytes", path,
+			    RULES_FILE_MAX);
+		else if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path,
+			    file_strerror(errno));
+		return -1;
 	}
-	close(fd);
 	ret = rules_parse(out, path, text, len, err, errlen);
 	free(text);
 	return ret;
-
-fail:
-	if (err && errlen)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	free(text);
-	return -1;
 }
 
 /* ---- lookups ---- */

@@ -57,9 +57,9 @@ $(BENCH_DIR)/tiny: tests/bench/tiny.c | $(BENCH_DIR)
 $(BENCH_DIR):
 	mkdir -p $@
 
-BENCH_RULES_SRC = src/rules.c src/cdb.c src/addr.c
+BENCH_RULES_SRC = src/rules.c src/cdb.c src/file.c src/addr.c
 $(BENCH_DIR)/rulesbench: tests/bench/rulesbench.c $(BENCH_RULES_SRC) \
-    src/rules.h src/cdb.h src/addr.h | $(BENCH_DIR)
+    src/rules.h src/cdb.h src/file.h src/addr.h | $(BENCH_DIR)
 	$(CC) $(CFLAGS) $(BENCH_OPT) -Isrc -o $@ tests/bench/rulesbench.c \
 	    $(BENCH_RULES_SRC)
 

@@ -65,8 +65,9 @@ $(BUILD)/fuzz_options: tests/fuzz/fuzz_options.c $(BUILD)/fuzz_options_main.o \
 	    $(BUILD)/fuzz_options_main.o $(FUZZ_OPTIONS_SRC) \
 	    $(FUZZ_OPTIONS_WRAP)
 
-FUZZ_RULES_SRC = src/rules.c src/cdb.c src/addr.c
-FUZZ_RULES_DEP = $(FUZZ_RULES_SRC) src/rules.h src/cdb.h src/addr.h
+FUZZ_RULES_SRC = src/rules.c src/cdb.c src/file.c src/addr.c
+FUZZ_RULES_DEP = $(FUZZ_RULES_SRC) src/rules.h src/cdb.h src/file.h \
+    src/addr.h
 
 $(BUILD)/fuzz_rules: tests/fuzz/fuzz_rules.c $(FUZZ_RULES_DEP)
 	@mkdir -p $(BUILD)

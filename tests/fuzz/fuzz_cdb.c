@@ -7,7 +7,7 @@
  * key comparison and the copy.
  *
  *	clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_cdb.c \
- *	    src/rules.c src/cdb.c src/addr.c
+ *	    src/rules.c src/cdb.c src/file.c src/addr.c
  */
 #define _GNU_SOURCE
 #include <stdint.h>

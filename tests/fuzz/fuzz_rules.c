@@ -6,7 +6,7 @@
  * prefix step, and every record read back must be well formed.
  *
  *	clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_rules.c \
- *	    src/rules.c src/cdb.c src/addr.c
+ *	    src/rules.c src/cdb.c src/file.c src/addr.c
  */
 #define _GNU_SOURCE
 #include <stdint.h>

@@ -10,6 +10,15 @@
  * range expanded to one key per value, one record per key in file order.
  * CIDR lines are refused, as no tcprules key can express them.  The cdb
  * is written to rules.tmp, synced, then renamed over rules.cdb.
+ *
+ *	cdbmake-rules --crafted SIZE rules.cdb [KEY]
+ *
+ * writes instead a SIZE-byte cdb that no tcprules writes, to test that a
+ * reader's cost stays bounded: all 256 tables share one slot area that
+ * fills the file and has no empty slot.  Without KEY, no slot has the
+ * hash of any key a reader asks for (the hash is 0); with KEY, every
+ * slot has KEY's hash and points at one record whose key is as long as
+ * KEY but differs from it, so every slot costs a record comparison.
  * Exit 0, 100 for bad input or usage, 111 for I/O trouble.
  */
 #define _GNU_SOURCE
@@ -168,6 +177,59 @@ emit(const char *addr, const char *data, size_t dlen)
 	}
 }
 
+/* The --crafted file: header, one record, then slots to the end. */
+static int
+crafted(int argc, char **argv)
+{
+	unsigned char b[8];
+	unsigned long size;
+	uint64_t t, n, i;
+	uint32_t h = 0;
+	const char *key = argc > 4 ? argv[4] : "x";
+	size_t klen = strlen(key);
+	char *wrong;
+
+	if (argc < 4 || argc > 5)
+		die(100, "usage: cdbmake-rules --crafted SIZE rules.cdb [KEY]",
+		    NULL);
+	size = strtoul(argv[2], NULL, 10);
+	if (klen == 0 || klen > 1000 || size < 2048 + 8 + klen + 8 ||
+	    size > UINT32_MAX)
+		die(100, "--crafted: SIZE or KEY out of range", NULL);
+	if (argc > 4)
+		h = cdb_hash(key, klen);
+	/* The record: KEY with its first byte changed, no data. */
+	wrong = strdup(key);
+	if (!wrong)
+		die(111, "out of memory", NULL);
+	wrong[0] = (char)(wrong[0] == 'a' ? 'b' : 'a');
+	tmpname = argv[3];
+	out = fopen(tmpname, "w");
+	if (!out)
+		die_write();
+	t = 2048 + 8 + klen;
+	n = (size - t) / 8;
+	for (i = 0; i < 256; i++) {
+		put32(b, (uint32_t)t);
+		put32(b + 4, (uint32_t)n);
+		if (fwrite(b, 1, 8, out) != 8)
+			die_write();
+	}
+	put32(b, (uint32_t)klen);
+	put32(b + 4, 0);
+	if (fwrite(b, 1, 8, out) != 8 || fwrite(wrong, 1, klen, out) != klen)
+		die_write();
+	put32(b, h);
+	put32(b + 4, 2048);
+	for (i = 0; i < n; i++)
+		if (fwrite(b, 1, 8, out) != 8)
+			die_write();
+	if (fclose(out) == EOF)
+		die_write();
+	free(wrong);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -177,6 +239,8 @@ main(int argc, char **argv)
 	char *text = NULL;
 	size_t len = 0, cap = 0, i;
 
+	if (argc > 1 && strcmp(argv[1], "--crafted") == 0)
+		return crafted(argc, argv);
 	if (argc != 3)
 		die(100, "usage: cdbmake-rules rules.cdb rules.tmp < rules.txt",
 		    NULL);

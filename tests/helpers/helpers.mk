@@ -1,17 +1,18 @@
 # The test helpers that link tcpwarden's own modules: build/lookupcheck
 # drives src/lookup.c and build/fakeident plays the ident and DNS servers
 # (tests/lookup*.bats); build/cdbmake-rules and build/rulescheck drive
-# src/rules.c and src/cdb.c (tests/rules.bats); build/helpers/ratecheck
-# checks src/rate.c on a simulated clock (tests/rate.bats).  Included by
-# the Makefile; the ?= defaults let it run alone:
+# src/rules.c, src/cdb.c and src/file.c (tests/rules.bats);
+# build/helpers/ratecheck checks src/rate.c on a simulated clock
+# (tests/rate.bats).  Included by the Makefile; the ?= defaults let it run
+# alone:
 #	make -f tests/helpers/helpers.mk lookup-helpers rules-helpers rate-helpers
 CC ?= cc
 CFLAGS ?= -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
 BUILD ?= build
 
-RULES_SRC = src/rules.c src/cdb.c src/addr.c
-RULES_DEP = $(RULES_SRC) src/rules.h src/cdb.h src/addr.h
+RULES_SRC = src/rules.c src/cdb.c src/file.c src/addr.c
+RULES_DEP = $(RULES_SRC) src/rules.h src/cdb.h src/file.h src/addr.h
 
 .PHONY: lookup-helpers rules-helpers rate-helpers
 

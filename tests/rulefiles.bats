@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# What tcpwarden accepts as a rules file (issue 10): regular files only,
+# opened without blocking and of bounded size for --rules, at start and
+# on SIGHUP.
+
+load lib
+
+# The --rules size limit (RULES_FILE_MAX), as the man page states it.
+RULES_MAX=16777216
+
+setup() {
+	RULES=$BATS_TEST_TMPDIR/rules.txt
+	printf '127.0.0.0/8:allow,X="old"\n' >"$RULES"
+}
+
+teardown() { common_teardown; }
+
+# ask SRC: connect from SRC and print what the program said.
+ask() { "$CLIENT" -s "$1" 127.0.0.1 "$PORT" </dev/null; }
+
+SHOWX='echo "X=${X-unset}"'
+
+# bounded CMD...: run CMD with at most 20 s and, for a build without
+# ASan (which needs a large address space), at most 2 GB of memory, so
+# that a binary reading /dev/zero or a FIFO without end fails the test
+# instead of the machine.
+bounded() {
+	local limit='ulimit -v 2000000;'
+	grep -qa __asan_init "$TCPWARDEN" && limit=
+	timeout 20 sh -c "$limit"' exec "$@"' sh "$@"
+}
+
+# serves: the server still answers SIGUSR1 and a client gets the rules
+# read at start.
+serves() {
+	run state
+	[[ "${lines[0]}" == "tcpwarden: state: 0/40 clients 0" ]]
+	[ "$(ask 127.0.0.2)" = "X=old" ]
+}
+
+@test "--rules at start: a FIFO, /dev/zero, a link to it, a directory: exit 100" {
+	local f
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	ln -s /dev/zero "$BATS_TEST_TMPDIR/zero"
+	for f in "$BATS_TEST_TMPDIR/fifo" /dev/zero "$BATS_TEST_TMPDIR/zero" \
+	    "$BATS_TEST_TMPDIR"; do
+		run bounded "$TCPWARDEN" --rules="$f" 127.0.0.1 0 true
+		[ "$status" -eq 100 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[ "${lines[0]}" = "tcpwarden: fatal: $f: not a regular file" ]
+	done
+}
+
+@test "--rules at start: over 16 MiB is exit 100; exactly 16 MiB is read" {
+	head -c "$RULES_MAX" /dev/zero | tr '\0' '\n' >"$RULES"
+	printf '127.0.0.0/8:allow,X="old"\n' |
+	    dd of="$RULES" bs=1 conv=notrunc 2>/dev/null
+	start_server --rules="$RULES" 127.0.0.1 0 sh -c "$SHOWX"
+	[ "$(ask 127.0.0.2)" = "X=old" ]
+	stop_server
+
+	printf '\n' >>"$RULES"
+	run bounded "$TCPWARDEN" --rules="$RULES" 127.0.0.1 0 true
+	[ "$status" -eq 100 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "${lines[0]}" = "tcpwarden: fatal: $RULES: larger than $RULES_MAX bytes" ]
+}
+
+@test "SIGHUP: a FIFO, a link to /dev/zero, an oversized file keep the old rules" {
+	start_server -v --rules="$RULES" 127.0.0.1 0 sh -c "$SHOWX"
+	serves
+
+	rm "$RULES"
+	mkfifo "$RULES"
+	kill -HUP "$SERVER_PID"
+	wait_log "warning: keeping the old rules: $RULES: not a regular file"
+	serves
+
+	rm "$RULES"
+	ln -s /dev/zero "$RULES"
+	kill -HUP "$SERVER_PID"
+	wait_for eval '[ "$(log_count "keeping the old rules: $RULES: not a regular file")" -eq 2 ]'
+	serves
+
+	rm "$RULES"
+	truncate -s $((RULES_MAX + 1)) "$RULES"
+	kill -HUP "$SERVER_PID"
+	wait_log "warning: keeping the old rules: $RULES: larger than $RULES_MAX bytes"
+	serves
+
+	# And a good file is read again.
+	rm "$RULES"
+	printf '127.0.0.0/8:allow,X="new"\n' >"$RULES"
+	kill -HUP "$SERVER_PID"
+	wait_log 'rules: reloaded'
+	[ "$(ask 127.0.0.2)" = "X=new" ]
+}
+
+@test "-x naming a FIFO or a link to /dev/zero drops, and the server goes on" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	ln -s /dev/zero "$BATS_TEST_TMPDIR/zero"
+	for f in "$BATS_TEST_TMPDIR/fifo" "$BATS_TEST_TMPDIR/zero"; do
+		start_server -x "$f" 127.0.0.1 0 echo served
+		[ "$(ask 127.0.0.2)" = "" ]
+		wait_log "warning: dropping connection, unable to read $f: not a regular file"
+		run state
+		[[ "${lines[0]}" == "tcpwarden: state: 0/40 clients 0" ]]
+		stop_server
+	done
+}
