@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "parse.h"
+#include "proxy.h"
 #include "rate.h"
 #include "server.h"
 
@@ -54,6 +55,8 @@ static const char usage_text[] =
 "  -p, --paranoid / -P, --no-paranoid  check the name maps back (-P)\n"
 "  -r, --ident / -R, --no-ident  TCPREMOTEINFO by ident (-R)\n"
 "  -t, --timeout=SEC           time for each look-up (26)\n"
+"      --proxy-from=CIDR[,...] peers that send a PROXY header first\n"
+"      --proxy-timeout=SEC     time for that header (5)\n"
 "  -v, --verbose / -Q, --errors / -q, --quiet  what to log (errors)\n"
 "      --drain=SEC             on SIGTERM, let programs run SEC seconds,\n"
 "                              then SIGTERM them, then SIGKILL (off)\n"
@@ -63,7 +66,8 @@ static const char usage_text[] =
 enum {
 	OPT_IP4_PREFIX = 256, OPT_IP6_PREFIX, OPT_NET4_PREFIX,
 	OPT_NET6_PREFIX, OPT_RULES, OPT_QUEUES, OPT_DRAIN, OPT_RATE,
-	OPT_RATE_CLIENTS, OPT_DRY_RUN, OPT_HELP, OPT_VERSION
+	OPT_RATE_CLIENTS, OPT_DRY_RUN, OPT_PROXY_FROM, OPT_PROXY_TIMEOUT,
+	OPT_HELP, OPT_VERSION
 };
 
 static const struct option longopts[] = {
@@ -103,6 +107,8 @@ static const struct option longopts[] = {
 	{ "no-ident", no_argument, NULL, 'R' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "drain", required_argument, NULL, OPT_DRAIN },
+	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
+	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -232,6 +238,36 @@ rate_arg(struct config *cfg, char *arg)
 	limit_msg(&cfg->rate, colon);
 	if (!colon)
 		cfg->rate.msg = NULL;
+}
+
+/* --proxy-from's list, added to the networks of the options before. */
+static void
+proxy_from_arg(struct config *cfg, const char *arg)
+{
+	static struct addr_key *nets;
+	static size_t room;
+	const char *p = arg, *end;
+	size_t n;
+
+	for (;;) {
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		if (cfg->proxy_from_n == room) {
+			room = room ? 2 * room : 4;
+			nets = realloc(nets, room * sizeof *nets);
+			if (!nets)
+				log_fatal(111, "out of memory", NULL);
+		}
+		if (proxy_net_parse(p, n, &nets[cfg->proxy_from_n]) != 0)
+			usage_error("option --proxy-from: '", arg, "' is not "
+			    "a list of addresses or networks (ADDRESS/LEN)",
+			    NULL);
+		cfg->proxy_from_n++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	cfg->proxy_from = nets;
 }
 
 /* What getopt refused: arg is the word it stood in, opt the option
@@ -366,6 +402,7 @@ main(int argc, char **argv)
 	cfg.rate_window = 1;
 	cfg.rate_clients = 8192;
 	cfg.timeout = 26;
+	cfg.proxy_timeout = 5;
 
 	opterr = 0;
 	/* '+': options end at the first operand, so the program's own
@@ -453,6 +490,10 @@ main(int argc, char **argv)
 		case 'r': cfg.ident = 1; break;
 		case 'R': cfg.ident = 0; break;
 		case 't': cfg.timeout = number(optarg, 1, 3600); break;
+		case OPT_PROXY_FROM: proxy_from_arg(&cfg, optarg); break;
+		case OPT_PROXY_TIMEOUT:
+			cfg.proxy_timeout = number(optarg, 1, 3600);
+			break;
 		case OPT_HELP:
 			if (write(1, usage_text, sizeof usage_text - 1) < 0)
 				_exit(111);

@@ -52,6 +52,12 @@ struct config {
 	int drain_on;              /* --drain given */
 	unsigned long drain;       /* --drain: seconds the programs get */
 
+	/* --proxy-from: peers in these networks begin with a PROXY header
+	 * (proxy.h); none without the option. */
+	const struct addr_key *proxy_from;
+	size_t proxy_from_n;
+	unsigned long proxy_timeout;  /* --proxy-timeout: seconds for it */
+
 	int set_uid, set_gid;      /* -u, -g, -U */
 	uid_t uid;
 	gid_t gid;

@@ -14,9 +14,11 @@ static const char *const owned[] = {
 	"TCPREMOTEPORT", "TCPREMOTEHOST", "TCPREMOTEINFO", "TCPCONCURRENCY",
 	"TCP6LOCALIP", "TCP6LOCALPORT", "TCP6LOCALHOST", "TCP6REMOTEIP",
 	"TCP6REMOTEPORT", "TCP6REMOTEHOST", "TCP6REMOTEINFO", "TCP6INTERFACE",
+	"PROXYREMOTEIP", "PROXYREMOTEPORT",
 };
 
-#define NFIXED 13   /* PROTO, 4 TCP, 4 TCP6, CONCURRENCY, 3 names */
+#define NFIXED 15   /* PROTO, 4 TCP, 4 TCP6, CONCURRENCY, 3 names,
+                     * 2 PROXY */
 
 static char **base;          /* the base environment, never edited */
 static char **envp;          /* base, then the fixed slots, then rules */
@@ -29,7 +31,8 @@ static const char *localhost_var;  /* "TCPLOCALHOST=name", or NULL */
 #define VAR_MAX 64
 static char local_ip[VAR_MAX], local_port[VAR_MAX], remote_ip[VAR_MAX],
     remote_port[VAR_MAX], local_ip6[VAR_MAX], local_port6[VAR_MAX],
-    remote_ip6[VAR_MAX], remote_port6[VAR_MAX], concurrency[VAR_MAX];
+    remote_ip6[VAR_MAX], remote_port6[VAR_MAX], concurrency[VAR_MAX],
+    proxy_ip[VAR_MAX], proxy_port[VAR_MAX];
 static char remote_host[1100], remote_info[1100];
 
 /* Length of the name in "NAME=value" (or of a bare "NAME"). */
@@ -153,6 +156,12 @@ env_build(const struct env_conn *c)
 		    c->remote->port);
 	}
 	envp[n++] = set_num(concurrency, "TCPCONCURRENCY", c->concurrency);
+	if (c->proxy) {
+		addr_format(c->proxy, 0, ip);
+		envp[n++] = set_var(proxy_ip, VAR_MAX, "PROXYREMOTEIP", ip);
+		envp[n++] = set_num(proxy_port, "PROXYREMOTEPORT",
+		    c->proxy->port);
+	}
 	if (localhost_var)
 		envp[n++] = (char *)localhost_var;
 	if (c->host)

@@ -19,6 +19,8 @@ int env_init(const char *local_name, size_t max_rule_vars);
 /* What one connection's child gets. */
 struct env_conn {
 	const struct addr *local, *remote;
+	const struct addr *proxy;   /* the balancer that sent a PROXY header
+	                             * (PROXYREMOTEIP), or NULL */
 	unsigned long concurrency;  /* this client's live connections */
 	const char *host;           /* TCPREMOTEHOST, or NULL */
 	const char *info;           /* TCPREMOTEINFO, or NULL */

@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "parse.h"
+
 /* Version 1's longest line, CRLF included (proxy-protocol.txt, 2.1). */
 #define V1_MAX 107
 
@@ -222,4 +224,54 @@ proxy_parse(const uint8_t *buf, size_t n, struct proxy_result *r)
 	if (buf[0] == v2_sig[0])
 		return v2(buf, n, r);
 	return bad(r, "not a header");
+}
+
+int
+proxy_net_parse(const char *s, size_t n, struct addr_key *net)
+{
+	char text[INET6_ADDRSTRLEN + 5];
+	unsigned long bits;
+	struct addr a;
+	char *slash;
+
+	if (n == 0 || n >= sizeof text)
+		return -1;
+	memcpy(text, s, n);
+	text[n] = '\0';
+	slash = strchr(text, '/');
+	if (slash)
+		*slash = '\0';
+	if (addr_parse(&a, text) != 0)
+		return -1;
+	/* An IPv4-mapped network is the IPv4 one (addr.h): its length
+	 * counts from the mapped part. */
+	if (slash && strchr(text, ':') && a.family == AF_INET) {
+		if (parse_uint(slash + 1, 96, 128, &bits) != 0)
+			return -1;
+		bits -= 96;
+	} else if (slash) {
+		if (parse_uint(slash + 1, 0, a.family == AF_INET ? 32 : 128,
+		    &bits) != 0)
+			return -1;
+	} else {
+		bits = a.family == AF_INET ? 32 : 128;
+	}
+	addr_key(net, &a, (unsigned)bits, (unsigned)bits);
+	return 0;
+}
+
+int
+proxy_net_match(const struct addr_key *nets, size_t n, const struct addr *a)
+{
+	struct addr_key k;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (nets[i].family != a->family)
+			continue;
+		addr_key(&k, a, nets[i].bits, nets[i].bits);
+		if (addr_key_equal(&k, &nets[i]))
+			return 1;
+	}
+	return 0;
 }

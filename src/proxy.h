@@ -39,4 +39,12 @@ struct proxy_result {
 enum proxy_status proxy_parse(const uint8_t *buf, size_t n,
     struct proxy_result *r);
 
+/* One network of --proxy-from: "ADDRESS/LEN", or an address alone (all of
+ * its bits), the text s[0 .. n-1].  Returns 0, or -1 if it is not one. */
+int proxy_net_parse(const char *s, size_t n, struct addr_key *net);
+
+/* Whether a lies in one of nets[0 .. n-1]. */
+int proxy_net_match(const struct addr_key *nets, size_t n,
+    const struct addr *a);
+
 #endif

@@ -23,6 +23,8 @@
 #include "listener.h"
 #include "log.h"
 #include "lookup.h"
+#include "pending.h"
+#include "proxy.h"
 #include "rate.h"
 #include "reap.h"
 #include "rules.h"
@@ -44,6 +46,9 @@ static int lfd = -1;               /* readable while a connection waits
                                     * (listener.h) */
 static int sfd = -1;               /* the signalfd (sig.h) */
 static int rfd = -1;               /* the pidfds' epoll set (reap.h) */
+static int pfd = -1;               /* the connections waiting for their
+                                    * PROXY header (pending.h), with
+                                    * --proxy-from */
 static unsigned long pidfd_budget; /* pidfds we may hold (spawn.h) */
 static long foreign_children;      /* children from before our exec that
                                     * live; -1 for some.  SIGCHLD sweeps
@@ -70,6 +75,7 @@ static int starved;                /* accept failed for want of resources,
 struct child_work {
 	struct addr local;
 	const struct addr *remote;
+	const struct addr *proxy;      /* the balancer, or NULL */
 	uint32_t client_count;         /* the client's children before it */
 	uint32_t net_count;            /* the network's, where counted */
 	struct access_result access;   /* ALLOW (decided) or LATER */
@@ -274,6 +280,7 @@ child_env(const struct child_work *w, const char *host, const char *info)
 	memset(&ec, 0, sizeof ec);
 	ec.local = &w->local;
 	ec.remote = w->remote;
+	ec.proxy = w->proxy;
 	ec.concurrency = w->client_count + 1;
 	ec.host = host;
 	ec.info = info;
@@ -326,11 +333,13 @@ child_prep(void *ctx, char *const **envp)
 	return 0;
 }
 
-/* One accepted connection, decided and handed on in the parent. */
+/* One connection, decided and handed on in the parent.  remote is the
+ * client; local and proxy are the header's destination and the balancer
+ * for a connection that came with a PROXY header, else NULL. */
 static void
-serve(int fd, const struct sockaddr_storage *ss)
+serve_client(int fd, const struct addr *remote, const struct addr *local,
+    const struct addr *proxy)
 {
-	struct addr remote;
 	struct addr_key client, net;
 	struct access_limits lim;
 	struct child_work work;
@@ -341,18 +350,14 @@ serve(int fd, const struct sockaddr_storage *ss)
 	int pidfd, over;
 	pid_t pid;
 
-	if (addr_from_sockaddr(&remote, (const struct sockaddr *)ss) != 0) {
-		close(fd);
-		return;
-	}
 	memset(&work, 0, sizeof work);
 
 	/* Rules and limits first, before any fork, so a flood from one
 	 * client costs an accept and a close, never a process. */
-	access_check(&remote, NULL, NULL, !lookups, &work.access);
+	access_check(remote, NULL, NULL, !lookups, &work.access);
 	if (work.access.verdict == ACCESS_DENY) {
 		close(fd);
-		log_deny_rule(&remote, work.access.key);
+		log_deny_rule(remote, work.access.key);
 		return;
 	}
 	if (work.access.verdict == ACCESS_DROP) {
@@ -361,24 +366,28 @@ serve(int fd, const struct sockaddr_storage *ss)
 	}
 	default_limits(&lim);
 	access_apply_limits(&work.access, &lim);
-	addr_key(&client, &remote, cfg->v4_client_bits, cfg->v6_client_bits);
+	addr_key(&client, remote, cfg->v4_client_bits, cfg->v6_client_bits);
 	client_count = table_client_count(&table, &client);
 	if (count_nets) {
-		addr_key(&net, &remote, cfg->v4_net_bits, cfg->v6_net_bits);
+		addr_key(&net, remote, cfg->v4_net_bits, cfg->v6_net_bits);
 		net_count = table_net_count(&table, &net);
 	}
 	/* The rate counts the connections let in: one refused (or, under
 	 * --dry-run, that would have been) by another limit is not. */
-	over = over_limit(fd, &remote, &lim, client_count, net_count);
+	over = over_limit(fd, remote, &lim, client_count, net_count);
 	if (over == 0 && lim.rate_on)
-		over = over_rate(fd, &remote, &client, &lim);
+		over = over_rate(fd, remote, &client, &lim);
 	if (over < 0)
 		return;
 
-	work.remote = &remote;
+	work.remote = remote;
+	work.proxy = proxy;
 	work.client_count = client_count;
 	work.net_count = net_count;
-	local_address(fd, &work.local);
+	if (local)
+		work.local = *local;
+	else
+		local_address(fd, &work.local);
 	memset(&req, 0, sizeof req);
 	req.fd = fd;
 	req.argv = cfg->argv;
@@ -388,7 +397,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 		 * costs it a page fault.  Measured, 16 in flight: 39 faults
 		 * a child with this work in the child, 28 with it here, and
 		 * 5,130 against 5,680 connections a second. */
-		socket_options(fd, &remote);
+		socket_options(fd, remote);
 		req.envp = child_env(&work, NULL, NULL);
 	} else {
 		/* Look-ups and the banner may wait on the network: that is
@@ -418,11 +427,63 @@ serve(int fd, const struct sockaddr_storage *ss)
 	log_start(&l, "pid ");
 	log_uint(&l, (unsigned long)pid);
 	log_str(&l, " from ");
-	log_addr(&l, &remote);
+	log_addr(&l, remote);
+	if (proxy) {
+		log_str(&l, " via ");
+		log_addr_port(&l, proxy);
+	}
 	log_flush(&l);
 	if (!lookups)
-		log_ok(pid, &work.local, &remote, NULL, NULL);
+		log_ok(pid, &work.local, remote, NULL, NULL);
 	log_status();
+}
+
+/* A connection whose PROXY header is whole: its source is the client,
+ * unless it named none (a health check): then the balancer is. */
+static void
+serve_proxied(const struct pending_conn *c)
+{
+	if (c->hdr.local)
+		serve_client(c->fd, &c->peer, NULL, &c->peer);
+	else
+		serve_client(c->fd, &c->hdr.source, &c->hdr.dest, &c->peer);
+}
+
+/* One accepted connection. */
+static void
+serve(int fd, const struct sockaddr_storage *ss)
+{
+	struct addr peer;
+	struct pending_conn c;
+
+	if (addr_from_sockaddr(&peer, (const struct sockaddr *)ss) != 0) {
+		close(fd);
+		return;
+	}
+	/* All that --proxy-from costs a connection from another peer is
+	 * this test, and nothing at all without the option.  A trusted
+	 * peer's header is read at once when it is there; else the
+	 * connection waits for it in the pending set, without a slot. */
+	if (cfg->proxy_from_n > 0 && proxy_net_match(cfg->proxy_from,
+	    cfg->proxy_from_n, &peer)) {
+		if (pending_take(fd, &peer, &c) == 1)
+			serve_proxied(&c);
+		return;
+	}
+	serve_client(fd, &peer, NULL, NULL);
+}
+
+/* The waiting connections whose header has come, as many as there are
+ * slots for. */
+static void
+serve_pending(void)
+{
+	struct pending_conn c[64];
+	size_t n, i, room = cfg->max_conns - table.used;
+
+	n = pending_ready(c, room < 64 ? room : 64);
+	for (i = 0; i < n; i++)
+		serve_proxied(&c[i]);
 }
 
 static void
@@ -706,6 +767,22 @@ pause_timeout(struct timespec *left)
 	return left;
 }
 
+/* How long the loop may wait: until the pause ends or the oldest PROXY
+ * header is due, whichever is first; NULL for no limit.  Headers past
+ * their deadline are dropped here. */
+static const struct timespec *
+loop_timeout(struct timespec *left, struct timespec *pleft)
+{
+	const struct timespec *t = pause_timeout(left), *p;
+
+	if (pfd < 0 || (p = pending_expire(pleft)) == NULL)
+		return t;
+	if (!t || p->tv_sec < t->tv_sec || (p->tv_sec == t->tv_sec &&
+	    p->tv_nsec < t->tv_nsec))
+		return p;
+	return t;
+}
+
 void
 server_run(const struct config *c)
 {
@@ -725,8 +802,10 @@ server_run(const struct config *c)
 	log_init(sig_stop_fd());
 	/* Before the listener: the room it makes under the descriptor
 	 * limit is for the queues too. */
+	/* The connections waiting for a PROXY header stand up there too. */
 	pidfd_budget = spawn_init(cfg->max_conns,
-	    cfg->queues > 1 ? cfg->queues : 0);
+	    (cfg->queues > 1 ? cfg->queues : 0) +
+	    (cfg->proxy_from_n > 0 ? cfg->max_conns : 0));
 	lfd = listener_open(cfg, &bound, &bound_wildcard);
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
 		seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
@@ -741,6 +820,11 @@ server_run(const struct config *c)
 	if (rfd < 0)
 		log_fatal(111, "unable to create an epoll set: ",
 		    strerror(errno), NULL);
+	/* As many may wait for their header as may run. */
+	if (cfg->proxy_from_n > 0 &&
+	    (pfd = pending_init(cfg->max_conns, cfg->proxy_timeout)) < 0)
+		log_fatal(111, "unable to create the PROXY header set: ",
+		    strerror(errno), NULL);
 	/* Children we had before exec'ing tcpwarden (a shell's background
 	 * jobs, say) have no pidfd: while any lives, SIGCHLD sweeps. */
 	foreign_children = reap_children_now();
@@ -751,14 +835,14 @@ server_run(const struct config *c)
 	log_status();
 
 	for (;;) {
-		struct pollfd p[3];
-		struct timespec left;
+		struct pollfd p[4];
+		struct timespec left, pleft;
 		const struct timespec *timeout;
 
 		/* Draining, the server no longer accepts: only the drain's
 		 * next step can limit the wait. */
 		timeout = drain_active() ? drain_timeout(&left) :
-		    pause_timeout(&left);
+		    loop_timeout(&left, &pleft);
 		/* At the total limit, or paused, the listening sockets are
 		 * not watched: new connections wait in the kernel's backlog. */
 		p[0].fd = table.used < cfg->max_conns && !paused ? lfd : -1;
@@ -770,9 +854,16 @@ server_run(const struct config *c)
 		p[2].fd = rfd;
 		p[2].events = POLLIN;
 		p[2].revents = 0;
+		/* Headers that came are served as slots allow, as the
+		 * listening sockets are; draining, they are not served,
+		 * and close with the server. */
+		p[3].fd = table.used < cfg->max_conns && !drain_active() ?
+		    pfd : -1;
+		p[3].events = POLLIN;
+		p[3].revents = 0;
 		/* The one wait.  Signals come as data on sfd, never as an
 		 * interruption, so they are looked at on every turn. */
-		if (ppoll(p, 3, timeout, NULL) < 0) {
+		if (ppoll(p, 4, timeout, NULL) < 0) {
 			if (errno != EINTR)
 				log_fatal(111, "unable to poll: ",
 				    strerror(errno), NULL);
@@ -814,6 +905,8 @@ server_run(const struct config *c)
 		}
 		/* After the reaping: it exits once the table is empty. */
 		drain_tick(&table);
+		if (p[3].revents & POLLIN)
+			serve_pending();
 		if (p[0].revents & POLLIN)
 			accept_burst();
 	}

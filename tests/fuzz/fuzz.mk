@@ -50,11 +50,11 @@ $(BUILD)/fuzz_addr: tests/fuzz/fuzz_addr.c src/addr.c src/addr.h
 # warning let through), and the fuzzer's own server_run stands in for the
 # server.  --wrap turns the parser's _exit into a longjmp back to the
 # fuzzer, and lets it catch strdup and write: see tests/fuzz/fuzz_options.c.
-FUZZ_OPTIONS_SRC = src/parse.c src/log.c src/addr.c
+FUZZ_OPTIONS_SRC = src/parse.c src/log.c src/addr.c src/proxy.c
 FUZZ_OPTIONS_WRAP = -Wl,--wrap=_exit,--wrap=strdup,--wrap=write
 
 $(BUILD)/fuzz_options_main.o: cmd/tcpwarden.c src/config.h src/log.h \
-    src/parse.h src/server.h src/addr.h
+    src/parse.h src/server.h src/addr.h src/proxy.h
 	@mkdir -p $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Wno-missing-prototypes \
 	    -Dmain=tcpwarden_main -Isrc -c -o $@ cmd/tcpwarden.c
@@ -80,7 +80,7 @@ $(BUILD)/fuzz_cdb: tests/fuzz/fuzz_cdb.c $(FUZZ_RULES_DEP)
 	    $(FUZZ_RULES_SRC)
 
 $(BUILD)/fuzz_proxy: tests/fuzz/fuzz_proxy.c src/proxy.c src/proxy.h \
-    src/addr.c src/addr.h
+    src/addr.c src/addr.h src/parse.c src/parse.h
 	@mkdir -p $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc -o $@ tests/fuzz/fuzz_proxy.c \
-	    src/proxy.c src/addr.c
+	    src/proxy.c src/addr.c src/parse.c
