@@ -59,6 +59,8 @@ probe() {
 	local args=("$opt")
 	if [ -n "$takes" ]; then
 		case $opt in
+		# An argument that is not a number.
+		--proxy-from) args=("$opt=127.0.0.1") ;;
 		--*) args=("$opt=1") ;;
 		*) args=("$opt" 1) ;;
 		esac

@@ -2,9 +2,11 @@
  * tcpclient: the test suite's client.  Every mode is bounded in time
  * (-T seconds, 10 by default) and reports what it saw on stdout.
  *
- *   tcpclient [-s SRC] [-T SEC] HOST PORT
- *       connect (from SRC if given), send stdin, shut down the write side,
- *       print everything read until EOF; exit 0, or 1 if connect failed.
+ *   tcpclient [-s SRC] [-T SEC] [-k] HOST PORT
+ *       connect (from SRC if given), send stdin, shut down the write side
+ *       (with -k, keep it open: a relay such as HAProxy may drop what the
+ *       server says after the client's end), print everything read until
+ *       EOF; exit 0, or 1 if connect failed.
  *   tcpclient --hold N [-s SRC] [-T SEC] HOST PORT
  *       open N connections and read one line from each, so each has a live
  *       child; print "held N" (or "held K" for the K that got a line), then
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 static int timeout_s = 10;
+static int keep_open;      /* -k */
 static time_t deadline;
 
 static void
@@ -124,7 +127,8 @@ one(const struct sockaddr_storage *dst, socklen_t dlen, const char *src)
 	while ((n = read(0, buf, sizeof buf)) > 0)
 		if (write(fd, buf, (size_t)n) != n)
 			break;
-	shutdown(fd, SHUT_WR);
+	if (!keep_open)
+		shutdown(fd, SHUT_WR);
 	if (drain(fd, stdout) != 0) {
 		fflush(stdout);
 		fprintf(stderr, "tcpclient: read: %s\n",
@@ -239,6 +243,8 @@ main(int argc, char **argv)
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-s") && i + 1 < argc)
 			src = argv[++i];
+		else if (!strcmp(argv[i], "-k"))
+			keep_open = 1;
 		else if (!strcmp(argv[i], "-T") && i + 1 < argc)
 			timeout_s = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
