@@ -11,7 +11,8 @@ load lib
 
 README=$TOP/README.md
 
-# The sections of README.md holding sh, sh server or sh client blocks, in
+# The sections of README.md holding sh, sh server, sh backend or sh client
+# blocks, in
 # order.  The first test fails when the README has another one, so a new
 # example needs its name here and a test below.
 SECTIONS=(
@@ -22,6 +23,7 @@ SECTIONS=(
 	"A per-client limit with a message"
 	"Rules with CIDR prefixes"
 	"A rate limit per client"
+	"Many hosts"
 	"Install"
 	"Documentation"
 )
@@ -31,12 +33,19 @@ declare -gA PACKAGE=([nc]=netcat-openbsd [curl]=curl [man]=man-db)
 
 setup() {
 	export TCPWARDEN
+	BACKEND_PIDS=()
+	BACKEND_LOGS=()
+	BACKEND_MAP=
+	HA_PID=
 	B=$BATS_TEST_TMPDIR/blocks
 	mkdir "$B"
 	extract "$B"
 }
 
-teardown() { common_teardown; }
+teardown() {
+	stop_backends
+	common_teardown
+}
 
 flunk() {
 	printf '%s\n' "$@" >&2
@@ -53,7 +62,8 @@ extract() {
 	use warnings;
 	my ($readme, $dir) = @ARGV;
 	my %known = map { $_ => 1 } ("sh", "sh server", "sh client",
-	    "sh norun", "text output", "text log", "text", "ini");
+	    "sh backend", "haproxy", "sh norun", "text output", "text log",
+	    "text", "ini");
 	open(my $in, "<", $readme) or die "$readme: $!\n";
 	open(my $idx, ">", "$dir/index") or die "$dir/index: $!\n";
 	my ($section, $n, $kind, $body, $line) = ("", 0);
@@ -89,12 +99,15 @@ extract() {
 	' "$README" "$1"
 }
 
-# rewrite [PORT]: the block on stdin, with /tmp/ moved to $EX_TMP, and
-# port 8080 changed to PORT when given.
+# rewrite [PORT]: the block on stdin, with /tmp/ moved to $EX_TMP, port
+# 8080 changed to PORT when given, and the ports of the section's
+# backends (8081 to 8089) to theirs.
 rewrite() {
-	EX_PORT=${1:-} perl -pe '
+	EX_PORT=${1:-} EX_BACKENDS=${BACKEND_MAP:-} perl -pe '
+	BEGIN { %b = split /[ =]/, $ENV{EX_BACKENDS}; }
 	s{(?<![\w.~/-])/tmp/}{$ENV{EX_TMP}/}g;
 	s{\b8080\b}{$ENV{EX_PORT}}g if $ENV{EX_PORT} ne "";
+	s{\b(808[1-9])\b}{exists $b{$1} ? $b{$1} : $1}ge;
 	'
 }
 
@@ -144,11 +157,12 @@ run_block() {
 # where N: "README.md:LINE" of block N.
 where() { echo "README.md:${LINE[$1]}"; }
 
-# start_example N: block N, a one-line server command, started as
-# "$TCPWARDEN" -1 on port 0 in the source copy; sets SERVER_PID, PORT and
-# LOG as start_server does.
+# start_example N [PORT]: block N, a one-line server command naming PORT
+# (8080 by default), started as "$TCPWARDEN" -1 on port 0 in the source
+# copy; sets SERVER_PID, PORT and LOG as start_server does.
 start_example() {
 	local n=$1 cmd portfile=$BATS_TEST_TMPDIR/port
+	export EX_NAMED=${2:-8080}
 	[ "$(wc -l <"$B/$n")" -eq 1 ] ||
 	    flunk "$(where "$n"): a server block is one line" || return 1
 	cmd=$(perl -ne '
@@ -157,7 +171,8 @@ start_example() {
 		s{^\./tcpwarden }{"\$TCPWARDEN" -1 } or
 		    die "does not start with ./tcpwarden\n";
 		s{(?<![\w.~/-])/tmp/}{$ENV{EX_TMP}/}g;
-		(s/\b8080\b/0/g) == 1 or die "names port 8080 not once\n";
+		(s/\b$ENV{EX_NAMED}\b/0/g) == 1 or
+		    die "names port $ENV{EX_NAMED} not once\n";
 		print;
 	    ' "$B/$n" 2>&1) || flunk "$(where "$n"): server block $cmd" ||
 	    return 1
@@ -173,6 +188,62 @@ start_example() {
 		sleep 0.05
 	done
 	flunk "$(where "$n"): the server did not start: $cmd" "$(cat "$LOG")"
+}
+
+# start_backend N: block N, a server that runs beside the others of its
+# section, on one of the ports 8081 to 8089; BACKEND_MAP gets
+# "NAMED=REAL", BACKEND_PIDS and BACKEND_LOGS its pid and log.
+start_backend() {
+	local named
+	named=$(grep -o '\b808[1-9]\b' "$B/$1" | head -n 1)
+	[ -n "$named" ] ||
+	    flunk "$(where "$1"): a backend names none of 8081 to 8089" ||
+	    return 1
+	start_example "$1" "$named" || return 1
+	BACKEND_MAP="${BACKEND_MAP:+$BACKEND_MAP }$named=$PORT"
+	BACKEND_PIDS+=("$SERVER_PID")
+	BACKEND_LOGS+=("$LOG")
+	SERVER_PID=
+}
+
+# start_haproxy N: the HAProxy configuration of block N, its ports
+# rewritten, 8080 to a free port (PORT), run as a daemon (HA_PID).  A
+# port found free may be taken before HAProxy binds it: then another, ten
+# tries at most.
+start_haproxy() {
+	local n=$1 try conf=$BATS_TEST_TMPDIR/haproxy.$1.cfg
+	local err=$BATS_TEST_TMPDIR/haproxy.err pid=$BATS_TEST_TMPDIR/haproxy.pid
+	command -v haproxy >/dev/null 2>&1 ||
+	    flunk "readme.bats: haproxy is missing: install haproxy" || return 1
+	for try in $(seq 10); do
+		PORT=$((20000 + RANDOM % 40000))
+		rewrite "$PORT" <"$B/$n" >"$conf"
+		rm -f "$pid"
+		if haproxy -f "$conf" -D -p "$pid" </dev/null >"$err" 2>&1 3>&-
+		then
+			HA_PID=$(head -n 1 "$pid")
+			return 0
+		fi
+		grep -qi bind "$err" || break
+	done
+	flunk "$(where "$n"): haproxy did not start:" "$(cat "$err")"
+}
+
+# stop_backends: HAProxy, then the backends, which must exit 0.
+stop_backends() {
+	local pid st=0
+	if [ -n "${HA_PID:-}" ]; then
+		kill "$HA_PID" 2>/dev/null
+		wait_for eval '! kill -0 "$HA_PID" 2>/dev/null'
+		HA_PID=
+	fi
+	for pid in ${BACKEND_PIDS[@]+"${BACKEND_PIDS[@]}"}; do
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null || st=$?
+	done
+	BACKEND_PIDS=()
+	BACKEND_MAP=
+	[ "$st" -eq 0 ] || flunk "a backend exited $st"
 }
 
 # stop_example: stop the running server, which must exit 0.
@@ -235,8 +306,16 @@ run_section() {
 			stop_example || return 1
 			start_example "$n" || return 1
 			;;
+		"sh backend")
+			client=
+			start_backend "$n" || return 1
+			;;
+		haproxy)
+			client=
+			start_haproxy "$n" || return 1
+			;;
 		"sh client")
-			[ -n "${SERVER_PID:-}" ] ||
+			[ -n "${SERVER_PID:-}" ] || [ -n "${HA_PID:-}" ] ||
 			    flunk "$(where "$n"): a client without a server" ||
 			    return 1
 			need_tools "$B/$n" || return 1
@@ -262,9 +341,10 @@ run_section() {
 			;;
 		"text log")
 			[ -n "${SERVER_PID:-}" ] ||
+			    [ ${#BACKEND_PIDS[@]} -gt 0 ] ||
 			    flunk "$(where "$n"): log lines without a server" ||
 			    return 1
-			wait_for log_lines "$B/$n" ||
+			wait_for any_log_lines "$B/$n" ||
 			    flunk "$(where "$n"): the server did not log:" \
 			    "$(cat "$B/$n")" "its log:" "$(cat "$LOG")" || return 1
 			;;
@@ -273,12 +353,25 @@ run_section() {
 			;;
 		esac
 	done
-	stop_example
+	stop_example && stop_backends
+}
+
+# any_log_lines FILE: log_lines FILE for the server's log, or for one of
+# the backends' logs.
+any_log_lines() {
+	local l
+	if [ -n "${SERVER_PID:-}" ] && log_lines "$1"; then
+		return 0
+	fi
+	for l in ${BACKEND_LOGS[@]+"${BACKEND_LOGS[@]}"}; do
+		LOG=$l log_lines "$1" && return 0
+	done
+	return 1
 }
 
 @test "README: the sections with examples are those tested here" {
 	local got want
-	got=$(awk -F '\t' '$2 ~ /^sh( server| client)?$/ && !seen[$3]++ { print $3 }' \
+	got=$(awk -F '\t' '$2 ~ /^sh( server| client| backend)?$/ && !seen[$3]++ { print $3 }' \
 	    "$B/index")
 	want=$(printf '%s\n' "${SECTIONS[@]}")
 	if [ "$got" != "$want" ]; then
@@ -323,6 +416,10 @@ run_section() {
 
 @test "README: A rate limit per client" {
 	run_section "A rate limit per client"
+}
+
+@test "README: Many hosts" {
+	run_section "Many hosts"
 }
 
 @test "README: Install" {
