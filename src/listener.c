@@ -419,3 +419,18 @@ listener_close(void)
 		nsocks = 0;
 	}
 }
+
+void
+listener_log_start(const struct addr *bound)
+{
+	struct log_line l;
+
+	if (log_level < LOG_VERBOSE)
+		return;
+	/* The word after "start:" says where the socket came from. */
+	log_start(&l, "start: bound ");
+	log_addr_port(&l, bound);
+	log_str(&l, " queues ");
+	log_uint(&l, nsocks);
+	log_flush(&l);
+}

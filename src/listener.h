@@ -32,6 +32,11 @@ int listener_open(const struct config *cfg, struct addr *bound,
  * EAGAIN when no connection waits. */
 int listener_accept(struct sockaddr_storage *ss, socklen_t *len);
 
+/* At -v, the line that says what the server listens on: "start: bound
+ * ADDR:PORT queues N", bound for a socket tcpwarden bound itself, with
+ * the number of queues it opened. */
+void listener_log_start(const struct addr *bound);
+
 /* Close every listening descriptor. */
 void listener_close(void);
 

@@ -30,6 +30,7 @@
 #include "rules.h"
 #include "sig.h"
 #include "spawn.h"
+#include "stats.h"
 #include "table.h"
 
 /* Connections taken from the backlog per wake-up, before the loop looks
@@ -100,12 +101,13 @@ log_status(void)
  * Under --dry-run the refusal is only logged, as would-deny, and the
  * connection goes on.  Returns -1 when refused, 1 when only logged. */
 static int
-refuse(int fd, const struct addr *remote, const char *why,
+refuse(int fd, const struct addr *remote, enum stats_refusal why,
     unsigned long count, unsigned long max, const char *msg, size_t len)
 {
 	struct log_line l;
 
 	if (!cfg->dry_run) {
+		stats.refused[why]++;
 		if (len > 0 &&
 		    send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			/* Nothing to do: the client is refused either way. */
@@ -116,7 +118,7 @@ refuse(int fd, const struct addr *remote, const char *why,
 		log_start(&l, cfg->dry_run ? "would-deny " : "deny ");
 		log_addr_port(&l, remote);
 		log_str(&l, " ");
-		log_str(&l, why);
+		log_str(&l, stats_refusal_name(why));
 		log_str(&l, " ");
 		log_uint(&l, count);
 		log_str(&l, "/");
@@ -170,6 +172,12 @@ log_ok(pid_t pid, const struct addr *local, const struct addr *remote,
 	log_flush(&l);
 }
 
+static uint32_t
+clamp32(unsigned long n)
+{
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 /* The server's own limits, before any rule changes them. */
 static void
 default_limits(struct access_limits *lim)
@@ -195,10 +203,10 @@ over_limit(int fd, const struct addr *remote, const struct access_limits *lim,
     uint32_t client_count, uint32_t net_count)
 {
 	if (client_count >= lim->client_max)
-		return refuse(fd, remote, "per-client", client_count,
+		return refuse(fd, remote, STATS_PER_CLIENT, client_count,
 		    lim->client_max, lim->msg, lim->msg_len);
 	if (lim->net_on && net_count >= lim->net_max)
-		return refuse(fd, remote, "per-net", net_count, lim->net_max,
+		return refuse(fd, remote, STATS_PER_NET, net_count, lim->net_max,
 		    lim->net_msg, lim->net_msg_len);
 	return 0;
 }
@@ -217,7 +225,7 @@ over_rate(int fd, const struct addr *remote, const struct addr_key *client,
 	e = rate_find(client, lim->rate_window, (uint64_t)now.tv_sec * 1000 +
 	    (uint64_t)now.tv_nsec / 1000000, &recent);
 	if (recent >= lim->rate_max)
-		return refuse(fd, remote, "rate", lim->rate_max,
+		return refuse(fd, remote, STATS_RATE, lim->rate_max,
 		    lim->rate_window, lim->rate_msg, lim->rate_msg_len);
 	rate_admit(e);
 	return 0;
@@ -357,11 +365,13 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	access_check(remote, NULL, NULL, !lookups, &work.access);
 	if (work.access.verdict == ACCESS_DENY) {
 		close(fd);
+		stats.refused[STATS_RULE]++;
 		log_deny_rule(remote, work.access.key);
 		return;
 	}
 	if (work.access.verdict == ACCESS_DROP) {
 		close(fd);
+		stats.refused[STATS_DROP]++;
 		return;
 	}
 	default_limits(&lim);
@@ -412,15 +422,19 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	req.want_pidfd = table.used - table.untracked < pidfd_budget;
 	pid = spawn_start(&req, &pidfd);
 	close(fd);
-	if (pid < 0)
+	if (pid < 0) {
+		stats.unstarted++;
 		return;   /* logged by spawn; the table is as it was */
+	}
 	if (pidfd >= 0 && reap_watch(pid, pidfd) != 0) {
 		/* Unwatched, it would be reaped only by the sweep: let it be
 		 * reaped by that alone. */
 		close(pidfd);
 		pidfd = -1;
 	}
-	table_add(&table, pid, pidfd, &client, count_nets ? &net : NULL);
+	/* With the limits it was admitted under, for the state dump. */
+	table_add(&table, pid, pidfd, &client, clamp32(lim.client_max),
+	    count_nets ? &net : NULL, lim.net_on ? clamp32(lim.net_max) : 0);
 
 	if (log_level < LOG_VERBOSE)
 		return;
@@ -514,6 +528,7 @@ accept_burst(void)
 
 		if (fd >= 0) {
 			starved = 0;
+			stats.accepted++;
 			serve(fd, &ss);
 			continue;
 		}
@@ -554,6 +569,7 @@ child_ended(pid_t pid, int status)
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	stats_ended(status);
 	if (log_level < LOG_VERBOSE)
 		return;
 	log_start(&l, "end ");
@@ -616,79 +632,6 @@ reap_all(void)
 			child_ended(pid, status);
 	if (pid < 0 && errno == ECHILD)
 		foreign_children = 0;   /* no child at all: none foreign */
-}
-
-/* Append to a growing dump line; on no memory the line is simply cut. */
-struct dump_line {
-	char *buf;
-	size_t len, cap;
-};
-
-static void
-dump_client(void *ctx, const struct addr_key *k, uint32_t count,
-    const pid_t *pids)
-{
-	struct dump_line *d = ctx;
-	struct log_line l;
-	char key[ADDR_TEXT_MAX];
-	size_t need, n;
-	uint32_t i;
-
-	addr_key_format(k, key);
-	log_start(&l, "client ");
-	log_str(&l, key);
-	log_str(&l, " ");
-	log_uint(&l, count);
-	log_str(&l, "/");
-	log_uint(&l, client_limit);
-	log_str(&l, " pids");
-	/* A client may hold thousands of pids: the line is built here,
-	 * where a long line may cost an allocation, and written in one go. */
-	need = l.len + (size_t)count * 12 + 2;
-	if (need > d->cap) {
-		char *p = realloc(d->buf, need);
-		if (!p) {
-			log_flush(&l);
-			return;
-		}
-		d->buf = p;
-		d->cap = need;
-	}
-	memcpy(d->buf, l.buf, l.len);
-	n = l.len;
-	for (i = 0; i < count; i++) {
-		char digits[12];
-		size_t j = sizeof digits;
-		unsigned long v = (unsigned long)pids[i];
-		do {
-			digits[--j] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
-		d->buf[n++] = ' ';
-		memcpy(d->buf + n, digits + j, sizeof digits - j);
-		n += sizeof digits - j;
-	}
-	d->buf[n++] = '\n';
-	log_write(d->buf, n);
-}
-
-/* SIGUSR1: the table, whatever the verbosity. */
-static void
-dump_state(void)
-{
-	struct dump_line d = { NULL, 0, 0 };
-	struct log_line l;
-
-	log_start(&l, "state: ");
-	log_uint(&l, table.used);
-	log_str(&l, "/");
-	log_uint(&l, cfg->max_conns);
-	log_str(&l, " clients ");
-	log_uint(&l, table.clients.used);
-	log_flush(&l);
-	if (table_each_client(&table, dump_client, &d) != 0)
-		log_warning("state: no memory to list the clients", NULL);
-	free(d.buf);
 }
 
 static void
@@ -832,6 +775,7 @@ server_run(const struct config *c)
 	if (cfg->print_port)
 		print_port();
 	drop_privileges();
+	listener_log_start(&bound);
 	log_status();
 
 	for (;;) {
@@ -901,7 +845,7 @@ server_run(const struct config *c)
 		}
 		if (sig_got_usr1) {
 			sig_got_usr1 = 0;
-			dump_state();
+			stats_dump(&table, cfg->max_conns, cfg->per_net.on);
 		}
 		/* After the reaping: it exits once the table is empty. */
 		drain_tick(&table);

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "sig.h"
+#include "stats.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -236,10 +237,12 @@ spawn_clone(const struct spawn_req *r, int *pidfd)
 		return pid;
 	}
 	*pidfd = spawn_fd_up(*pidfd);
-	if (a.err != 0)
+	if (a.err != 0) {
 		/* The child has exited 111; it is reaped as any other. */
+		stats.unstarted++;
 		log_warning("unable to run ", r->argv[0], ": ",
 		    strerror(a.err), NULL);
+	}
 	return pid;
 }
 

@@ -167,7 +167,8 @@ table_net_count(const struct table *t, const struct addr_key *k)
 
 /* Count one more child of group k, creating the group; its pool index. */
 static uint32_t
-groups_take(struct table_groups *g, const struct addr_key *k, uint32_t seed)
+groups_take(struct table_groups *g, const struct addr_key *k, uint32_t seed,
+    uint32_t limit)
 {
 	uint32_t i = groups_probe(g, k, seed), e = g->index[i];
 
@@ -182,6 +183,7 @@ groups_take(struct table_groups *g, const struct addr_key *k, uint32_t seed)
 		g->used++;
 	}
 	g->pool[e].count++;
+	g->pool[e].limit = limit;
 	return e;
 }
 
@@ -227,7 +229,8 @@ groups_release(struct table_groups *g, uint32_t e, uint32_t seed)
 
 uint32_t
 table_add(struct table *t, pid_t pid, int pidfd,
-    const struct addr_key *client, const struct addr_key *net)
+    const struct addr_key *client, uint32_t client_limit,
+    const struct addr_key *net, uint32_t net_limit)
 {
 	uint32_t s = t->used, i = pid_hash(pid) & t->pid_mask;
 	struct table_slot *slot = &t->slots[s];
@@ -237,9 +240,10 @@ table_add(struct table *t, pid_t pid, int pidfd,
 	slot->pidfd = pidfd;
 	if (pidfd < 0)
 		t->untracked++;
-	slot->client = groups_take(&t->clients, client, t->seed);
-	slot->net = net && t->nets.pool ? groups_take(&t->nets, net, t->seed)
-	    : TABLE_NONE;
+	slot->client = groups_take(&t->clients, client, t->seed,
+	    client_limit);
+	slot->net = net && t->nets.pool ?
+	    groups_take(&t->nets, net, t->seed, net_limit) : TABLE_NONE;
 	while (t->pid_index[i] != TABLE_NONE)
 		i = (i + 1) & t->pid_mask;
 	t->pid_index[i] = s;
@@ -311,10 +315,7 @@ table_remove(struct table *t, pid_t pid, int *pidfd)
 }
 
 int
-table_each_client(const struct table *t,
-    void (*fn)(void *ctx, const struct addr_key *k, uint32_t count,
-        const pid_t *pids),
-    void *ctx)
+table_each_client(const struct table *t, table_each_fn *fn, void *ctx)
 {
 	/* Group the live pids by client with a counting sort over the pool
 	 * (start offsets, then fill): O(max + used), once per dump. */
@@ -337,9 +338,22 @@ table_each_client(const struct table *t,
 		uint32_t n = t->clients.pool[e].count;
 		if (n > 0)
 			fn(ctx, &t->clients.pool[e].u.key, n,
-			    pids + start[e] - n);
+			    t->clients.pool[e].limit, pids + start[e] - n);
 	}
 	free(start);
 	free(pids);
 	return 0;
+}
+
+void
+table_each_net(const struct table *t, table_each_fn *fn, void *ctx)
+{
+	uint32_t e;
+
+	if (!t->nets.pool)
+		return;
+	for (e = 0; e < t->max; e++)
+		if (t->nets.pool[e].count > 0)
+			fn(ctx, &t->nets.pool[e].u.key, t->nets.pool[e].count,
+			    t->nets.pool[e].limit, NULL);
 }

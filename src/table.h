@@ -38,6 +38,9 @@ struct table_group {
 		uint32_t next_free;
 	} u;
 	uint32_t count;   /* live children of this group; 0 when free */
+	uint32_t limit;   /* the limit its latest child was admitted under
+	                   * (a rule's may differ from the option's), for
+	                   * the state dump */
 };
 
 /* An open-addressed index of groups by key. */
@@ -70,11 +73,13 @@ void table_free(struct table *t);
 uint32_t table_client_count(const struct table *t, const struct addr_key *k);
 uint32_t table_net_count(const struct table *t, const struct addr_key *k);
 
-/* Record a new child and its pidfd (-1 for none).  net is NULL without
- * network limits.  The caller has checked that used < max.  Returns the
- * client's count, this child included. */
+/* Record a new child and its pidfd (-1 for none), admitted under these
+ * limits of its client and network.  net is NULL without network limits.
+ * The caller has checked that used < max.  Returns the client's count,
+ * this child included. */
 uint32_t table_add(struct table *t, pid_t pid, int pidfd,
-    const struct addr_key *client, const struct addr_key *net);
+    const struct addr_key *client, uint32_t client_limit,
+    const struct addr_key *net, uint32_t net_limit);
 
 /* Forget a child; *pidfd gets the pidfd it was recorded with, for the
  * caller to close.  Returns 0, or -1 if pid is not in the table: a child
@@ -90,12 +95,18 @@ int table_untrack(struct table *t, pid_t pid);
 /* The pidfd recorded for pid; -1 if it has none or is not in the table. */
 int table_pidfd(const struct table *t, pid_t pid);
 
+/* What table_each_client and table_each_net call for each group: its
+ * key, live children, limit, and (for a client) its count pids. */
+typedef void table_each_fn(void *ctx, const struct addr_key *k,
+    uint32_t count, uint32_t limit, const pid_t *pids);
+
 /* Call fn for every live client, with its pids, in no set order.  Meant
  * for the state dump: it allocates scratch space, and returns -1 (having
  * called nothing) when it cannot. */
-int table_each_client(const struct table *t,
-    void (*fn)(void *ctx, const struct addr_key *k, uint32_t count,
-        const pid_t *pids),
-    void *ctx);
+int table_each_client(const struct table *t, table_each_fn *fn, void *ctx);
+
+/* Call fn for every live network (pids NULL), in no set order; nothing
+ * without network counts. */
+void table_each_net(const struct table *t, table_each_fn *fn, void *ctx);
 
 #endif

@@ -70,7 +70,8 @@ total_is() { [ "$(total)" = "$1" ]; }
 
 # Log lines other than state dumps.
 log_without_state() {
-	grep -v -e '^tcpwarden: state: ' -e '^tcpwarden: client ' "$LOG" || true
+	grep -v -E '^tcpwarden: (state: |totals: |refused: |client |net )' \
+	    "$LOG" || true
 }
 
 @test "the child has an empty mask, default dispositions, fds 0 1 2, a socket" {
@@ -223,8 +224,9 @@ log_without_state() {
 	[ "$status" -eq 0 ]
 	read -r pid cport <<<"$output"
 	wait_log "^tcpwarden: status: 0/40\$"
-	wait_for eval '[ "$(wc -l <"$LOG")" -ge 6 ]'
-	expected="tcpwarden: status: 0/40
+	wait_for eval '[ "$(wc -l <"$LOG")" -ge 7 ]'
+	expected="tcpwarden: start: bound 127.0.0.1:$PORT queues 256
+tcpwarden: status: 0/40
 tcpwarden: pid $pid from 127.0.0.1
 tcpwarden: ok $pid :127.0.0.1:$PORT :127.0.0.1::$cport
 tcpwarden: status: 1/40

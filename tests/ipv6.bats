@@ -146,14 +146,14 @@ envline() {
 	wait_log 'deny \[2001:db8::2\]:[0-9]* per-client 1/1$'
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
-	[[ "${lines[1]}" =~ ^"tcpwarden: client [2001:db8::] 1/1 pids "[0-9]+$ ]]
+	[[ "${lines[1]}" =~ ^"tcpwarden: client [2001:db8::]/64 1/1 pids "[0-9]+$ ]]
 	# Another /64 is another client.
 	hold_open b 1 -s 2001:db8:0:1::1 2001:db8::1
 	[ "$HELD" = "held 1" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 2/40 clients 2" ]
-	[[ "$output" == *"tcpwarden: client [2001:db8::] 1/1 pids "* ]]
-	[[ "$output" == *"tcpwarden: client [2001:db8:0:1::] 1/1 pids "* ]]
+	[[ "$output" == *"tcpwarden: client [2001:db8::]/64 1/1 pids "* ]]
+	[[ "$output" == *"tcpwarden: client [2001:db8:0:1::]/64 1/1 pids "* ]]
 }
 
 @test "--ip6-prefix=128 separates 2001:db8::1 and ::2; --ip6-prefix=60 joins /64s" {
@@ -174,7 +174,7 @@ envline() {
 	[ "$HELD" = "held 1" ]
 	reply_is busy -s 2001:db8::2 2001:db8::1
 	run state
-	[[ "${lines[1]}" =~ ^"tcpwarden: client [2001:db8::] 1/1 pids " ]]
+	[[ "${lines[1]}" =~ ^"tcpwarden: client [2001:db8::]/60 1/1 pids " ]]
 	envline -s 2001:db8:1::1 2001:db8::1
 	[ "$E_RIP" = 2001:db8:1::1 ]
 }
@@ -239,8 +239,8 @@ envline() {
 	envline -s 2001:db8:1::1 2001:db8::1
 	[ "$E_RIP" = 2001:db8:1::1 ]
 	run state
-	[[ "$output" == *"tcpwarden: client [2001:db8::] 1/10 pids "* ]]
-	[[ "$output" == *"tcpwarden: client [2001:db8:0:1::] 1/10 pids "* ]]
+	[[ "$output" == *"tcpwarden: client [2001:db8::]/64 1/10 pids "* ]]
+	[[ "$output" == *"tcpwarden: client [2001:db8:0:1::]/64 1/10 pids "* ]]
 	hold_close_all
 	stop_server
 	# With /64 networks the three /64s are three networks.

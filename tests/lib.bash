@@ -99,11 +99,21 @@ wait_log() { wait_for log_has "$1"; }
 log_count() { grep -c -- "$1" "$LOG"; }
 
 # last_state: the last complete state dump in the log (the state line and
-# as many client lines as it announces); fails while it is incomplete.
+# as many client and net lines as it announces, without the totals lines
+# between them); fails while it is incomplete.
 last_state() {
 	awk -v want="$1" '
-	/tcpwarden: state: / { n++; if (n == want) { buf = $0 "\n"; need = $NF; got = 0 } ; next }
-	n == want && need > got && /tcpwarden: client / { buf = buf $0 "\n"; got++ }
+	/tcpwarden: state: / {
+		n++
+		if (n == want) {
+			buf = $0 "\n"; need = 0; got = 0
+			for (i = 1; i < NF; i++)
+				if ($i == "clients" || $i == "nets")
+					need += $(i + 1)
+		}
+		next
+	}
+	n == want && need > got && /tcpwarden: (client|net) / { buf = buf $0 "\n"; got++ }
 	END { if (n >= want && got == need) { printf "%s", buf; exit 0 } exit 1 }
 	' "$LOG"
 }

@@ -93,5 +93,5 @@ figures() {
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 0/40 clients 0" ]
 	[ "${#lines[@]}" -eq 1 ]
-	[ -z "$(grep -v -e '^tcpwarden: state: ' "$LOG")" ]
+	[ -z "$(grep -v -E '^tcpwarden: (state|totals|refused): ' "$LOG")" ]
 }
