@@ -103,6 +103,9 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	# lines, which the log can take).
 	head -c 270000 /dev/zero | tr '\000' '\n' >"$pipe.fill"
 	kill -STOP "$READER"
+	# Stopped for sure, so that no read of its own, under way as the
+	# signal came, makes room again after the fill.
+	wait_for eval '[ "$(cut -d " " -f 3 /proc/$READER/stat)" = T ]'
 	dd if="$pipe.fill" of="$pipe" bs=4096 oflag=nonblock 2>/dev/null || true
 	dd if="$pipe.fill" of="$pipe" bs=1 count=8192 oflag=nonblock \
 	    2>/dev/null || true
