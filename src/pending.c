@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "spawn.h"
+#include "stats.h"
 
 #define NONE UINT32_MAX
 
@@ -58,6 +59,7 @@ log_drop(const struct addr *peer, const char *why)
 {
 	struct log_line l;
 
+	stats.refused[STATS_PROXY]++;
 	if (log_level < LOG_VERBOSE)
 		return;
 	log_start(&l, "deny ");

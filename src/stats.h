@@ -17,7 +17,8 @@
 	X(STATS_DROP, "drop")             /* the rules could not be read */ \
 	X(STATS_PER_CLIENT, "per-client") /* over -C or MAXCONNIP */       \
 	X(STATS_PER_NET, "per-net")       /* over -N or MAXCONNC */        \
-	X(STATS_RATE, "rate")             /* over --rate or MAXRATEIP */
+	X(STATS_RATE, "rate")             /* over --rate or MAXRATEIP */   \
+	X(STATS_PROXY, "proxy")           /* a bad or late PROXY header */
 
 #define STATS_ENUM_(id, name) id,
 enum stats_refusal { STATS_REFUSALS(STATS_ENUM_) STATS_REFUSAL_KINDS };

@@ -104,7 +104,7 @@ totals() {
 	    exit "$how"'
 	run totals
 	[ "${lines[0]}" = "tcpwarden: totals: accepted 0 unstarted 0 exit-0 0 exit-other 0 signal 0" ]
-	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 0" ]
+	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 0 proxy 0" ]
 	echo 0 | connect >/dev/null
 	echo 3 | connect -s 127.0.0.2 >/dev/null
 	echo kill | connect -s 127.0.0.3 >/dev/null
@@ -119,10 +119,10 @@ totals() {
 	wait_log 'deny 127\.0\.0\.9:[0-9]* rule '
 	run totals
 	[ "${lines[0]}" = "tcpwarden: totals: accepted 8 unstarted 0 exit-0 1 exit-other 1 signal 1" ]
-	[ "${lines[1]}" = "tcpwarden: refused: rule 1 drop 0 per-client 1 per-net 1 rate 0" ]
+	[ "${lines[1]}" = "tcpwarden: refused: rule 1 drop 0 per-client 1 per-net 1 rate 0 proxy 0" ]
 }
 
-@test "the dump's totals: programs that could not start, rules that could not be read" {
+@test "the dump's totals: unstarted programs, unread rules, rate and proxy refusals" {
 	start_server -v 127.0.0.1 0 /nonexistent/program
 	connect </dev/null >/dev/null
 	wait_log 'end [0-9]* status 28416$'
@@ -133,7 +133,7 @@ totals() {
 	connect </dev/null >/dev/null
 	run totals
 	[ "${lines[0]}" = "tcpwarden: totals: accepted 1 unstarted 0 exit-0 0 exit-other 0 signal 0" ]
-	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 1 per-client 0 per-net 0 rate 0" ]
+	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 1 per-client 0 per-net 0 rate 0 proxy 0" ]
 	stop_server
 	# A refusal by the rate, and one the dry run only logs.
 	start_server -v --rate=1/3600 127.0.0.1 0 true
@@ -141,12 +141,20 @@ totals() {
 	connect </dev/null >/dev/null
 	wait_log 'deny 127\.0\.0\.1:[0-9]* rate 1/3600$'
 	run totals
-	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 1" ]
+	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 1 proxy 0" ]
 	stop_server
 	start_server -v --dry-run --rate=1/3600 127.0.0.1 0 true
 	connect </dev/null >/dev/null
 	connect </dev/null >/dev/null
 	wait_log 'would-deny 127\.0\.0\.1:[0-9]* rate 1/3600$'
 	run totals
-	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 0" ]
+	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 0 proxy 0" ]
+	stop_server
+	# A connection from the balancer without a PROXY header.
+	start_server -v --proxy-from=127.0.0.1 127.0.0.1 0 true
+	printf 'GET / HTTP/1.0\r\n\r\n' | connect >/dev/null || true
+	wait_log 'deny 127\.0\.0\.1:[0-9]* proxy '
+	run totals
+	[ "${lines[0]}" = "tcpwarden: totals: accepted 1 unstarted 0 exit-0 0 exit-other 0 signal 0" ]
+	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 0 proxy 1" ]
 }

@@ -195,7 +195,7 @@ V2_TCP4="$V2SIG"'\x21\x11\x00\x0c\xc0\x00\x02\x07\xc6\x33\x64\x01\x12\x34\x00\x5
 	wait_for eval '[ "$(total)" = 0 ]'
 	run state
 	[ "$output" = "tcpwarden: state: 0/40 clients 0" ]
-	run ! log_has ' proxy '
+	run ! log_has 'deny .* proxy '
 	[ "$(pending_count)" = 0 ]
 }
 
@@ -253,7 +253,7 @@ V2_TCP4="$V2SIG"'\x21\x11\x00\x0c\xc0\x00\x02\x07\xc6\x33\x64\x01\x12\x34\x00\x5
 		run raw "$bad"
 		[ -z "$output" ] || [[ "$output" == *"reset by peer"* ]]
 		n=$((n + 1))
-		wait_for eval '[ "$(log_count " proxy ")" -ge '"$n"' ]'
+		wait_for eval '[ "$(log_count "deny .* proxy ")" -ge '"$n"' ]'
 	done
 	for bad in 'bad port' 'bad address' 'bad family' 'bad line' \
 	    'too long' 'truncated' 'not a header' 'bad version' \
@@ -293,7 +293,7 @@ V2_TCP4="$V2SIG"'\x21\x11\x00\x0c\xc0\x00\x02\x07\xc6\x33\x64\x01\x12\x34\x00\x5
 	close_partial slow
 	wait_for eval '[ "$(total)" = 0 ]'
 	[ "$(log_count 'pid ')" -eq 2 ]
-	[ "$(log_count ' proxy ')" -eq 1 ]
+	[ "$(log_count 'deny .* proxy ')" -eq 1 ]
 }
 
 @test "at the bound of the pending set the oldest is dropped, and complete headers are still served" {
