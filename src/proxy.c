@@ -263,14 +263,21 @@ proxy_net_parse(const char *s, size_t n, struct addr_key *net)
 int
 proxy_net_match(const struct addr_key *nets, size_t n, const struct addr *a)
 {
-	struct addr_key k;
+	const struct addr_key *k;
+	unsigned full, rest;
 	size_t i;
 
+	/* On every connection where --proxy-from is given, so compared in
+	 * place rather than keyed (addr_key) first. */
 	for (i = 0; i < n; i++) {
-		if (nets[i].family != a->family)
+		k = &nets[i];
+		full = k->bits / 8u;
+		rest = k->bits % 8u;
+		if (k->family != a->family ||
+		    memcmp(k->bytes, a->bytes, full) != 0)
 			continue;
-		addr_key(&k, a, nets[i].bits, nets[i].bits);
-		if (addr_key_equal(&k, &nets[i]))
+		if (rest == 0 || ((k->bytes[full] ^ a->bytes[full]) &
+		    (0xff00u >> rest) & 0xffu) == 0)
 			return 1;
 	}
 	return 0;
