@@ -15,12 +15,22 @@
  * turned readable while it could not yet be reaped: one traced by another
  * process, whose tracer must let it go first.  The loop never spins on a
  * readable pidfd.
+ *
+ * A pidfd costs four system calls a child (made, moved up, watched,
+ * closed) and a second wake-up beside SIGCHLD; with few children the
+ * sweep walks so few that it costs less.  So children get no pidfd while
+ * fewer than REAP_PIDFD_FROM live, and every child gets one once that
+ * many do: those already live without one get theirs then (pidfd_open),
+ * so the sweep never walks a full table.  Back under half of it, new
+ * children go without again.
  */
 #ifndef REAP_H
 #define REAP_H
 
 #include <stddef.h>
 #include <sys/types.h>
+
+#define REAP_PIDFD_FROM 256
 
 struct reap_event {
 	pid_t pid;

@@ -51,6 +51,10 @@ static int pfd = -1;               /* the connections waiting for their
                                     * PROXY header (pending.h), with
                                     * --proxy-from */
 static unsigned long pidfd_budget; /* pidfds we may hold (spawn.h) */
+static int pidfd_mode;             /* children get a pidfd: the table
+                                    * has reached REAP_PIDFD_FROM, and
+                                    * not fallen under half of it since
+                                    * (reap.h) */
 static long foreign_children;      /* children from before our exec that
                                     * live; -1 for some.  SIGCHLD sweeps
                                     * for them (reap_all) */
@@ -341,6 +345,45 @@ child_prep(void *ctx, char *const **envp)
 	return 0;
 }
 
+/* A pidfd for every child that has none, as far as there are
+ * descriptors for them: the table has grown past what the sweep walks
+ * cheaply (reap.h).  SIGCHLD is blocked, so none of them is reaped
+ * meanwhile, and each pid is still its child's. */
+static void
+track_children(void)
+{
+	uint32_t s;
+
+	for (s = 0; s < table.used && table.untracked > 0; s++) {
+		pid_t pid = table.slots[s].pid;
+		int pidfd;
+
+		if (table.slots[s].pidfd >= 0)
+			continue;
+		if (table.used - table.untracked >= pidfd_budget ||
+		    (pidfd = spawn_pidfd(pid)) < 0)
+			return;
+		if (reap_watch(pid, pidfd) != 0) {
+			close(pidfd);
+			return;
+		}
+		table_track(&table, pid, pidfd);
+	}
+}
+
+/* Whether the next child gets a pidfd (reap.h). */
+static int
+want_pidfd(void)
+{
+	if (!pidfd_mode && table.used >= REAP_PIDFD_FROM) {
+		pidfd_mode = 1;
+		track_children();
+	} else if (pidfd_mode && table.used < REAP_PIDFD_FROM / 2) {
+		pidfd_mode = 0;
+	}
+	return pidfd_mode && table.used - table.untracked < pidfd_budget;
+}
+
 /* One connection, decided and handed on in the parent.  remote is the
  * client; local and proxy are the header's destination and the balancer
  * for a connection that came with a PROXY header, else NULL. */
@@ -419,7 +462,7 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	/* SIGCHLD is blocked for the whole run (sig.h) and only read in the
 	 * main loop, so even a child that exits at once is reaped only after
 	 * table_add below. */
-	req.want_pidfd = table.used - table.untracked < pidfd_budget;
+	req.want_pidfd = want_pidfd();
 	pid = spawn_start(&req, &pidfd);
 	close(fd);
 	if (pid < 0) {

@@ -199,6 +199,12 @@ spawn_fd_up(int fd)
 	return high;
 }
 
+int
+spawn_pidfd(pid_t pid)
+{
+	return spawn_fd_up((int)syscall(SYS_pidfd_open, pid, 0));
+}
+
 static pid_t
 spawn_clone(const struct spawn_req *r, int *pidfd)
 {
@@ -257,9 +263,8 @@ spawn_fork(const struct spawn_req *r, int *pidfd)
 		log_warning("unable to fork: ", strerror(errno), NULL);
 	if (pid > 0 && r->want_pidfd)
 		/* The child cannot have been reaped yet (SIGCHLD is only
-		 * read in the main loop), so this pid is still ours; -1 if
-		 * there is no descriptor to spare. */
-		*pidfd = spawn_fd_up((int)syscall(SYS_pidfd_open, pid, 0));
+		 * read in the main loop), so this pid is still ours. */
+		*pidfd = spawn_pidfd(pid);
 	if (pid != 0)
 		return pid;
 

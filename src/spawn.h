@@ -45,6 +45,11 @@ unsigned long spawn_init(unsigned long max_children, unsigned long high_fds);
  * child copies it). */
 int spawn_fd_up(int fd);
 
+/* A pidfd (close-on-exec, at SPAWN_FD_FLOOR or above where there is
+ * room) for pid, a child not yet reaped; -1 if there is no descriptor to
+ * spare. */
+int spawn_pidfd(pid_t pid);
+
 /* Start the child.  Returns its pid, or -1 when it could not be created;
  * then there is no child to reap.  *pidfd gets the child's pidfd
  * (close-on-exec), or -1 without one: when not wanted, or no descriptor

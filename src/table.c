@@ -287,6 +287,19 @@ table_untrack(struct table *t, pid_t pid)
 }
 
 int
+table_track(struct table *t, pid_t pid, int pidfd)
+{
+	uint32_t s = t->pid_index[pid_probe(t, pid)];
+
+	check_sigchld_blocked();
+	if (s == TABLE_NONE || t->slots[s].pidfd >= 0)
+		return -1;
+	t->slots[s].pidfd = pidfd;
+	t->untracked--;
+	return 0;
+}
+
+int
 table_remove(struct table *t, pid_t pid, int *pidfd)
 {
 	uint32_t i = pid_probe(t, pid), s = t->pid_index[i], last;

@@ -92,6 +92,10 @@ int table_remove(struct table *t, pid_t pid, int *pidfd);
  * the table. */
 int table_untrack(struct table *t, pid_t pid);
 
+/* Give child pid, recorded without a pidfd, this one.  Returns 0, or -1
+ * if pid is not in the table or has one already. */
+int table_track(struct table *t, pid_t pid, int pidfd);
+
 /* The pidfd recorded for pid; -1 if it has none or is not in the table. */
 int table_pidfd(const struct table *t, pid_t pid);
 

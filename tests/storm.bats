@@ -126,39 +126,82 @@ holds_limit() {
 	settled $MAX
 }
 
-# How children are reaped (src/reap.h): each child comes with a pidfd, at
-# descriptor 64 and above; those that find no room under the descriptor
-# limit, and children the process had before it exec'd tcpwarden, are
-# reaped by the waitpid(-1) sweep on SIGCHLD instead.
+# How children are reaped (src/reap.h): from 256 live children on, each
+# child comes with a pidfd, at descriptor 64 and above; below that, those
+# that find no room under the descriptor limit, and children the process
+# had before it exec'd tcpwarden, are reaped by the waitpid(-1) sweep on
+# SIGCHLD instead.
+
+# The server's pidfds.
+pidfds() { ls -l "/proc/$SERVER_PID/fd" | grep -c 'pidfd' || true; }
 
 @test "storm: with room for 20 pidfds only, children with and without one are all reaped, every count back to 0" {
-	MAX=100 HOLDER=127.0.0.41
+	MAX=400 HOLDER=127.0.0.41
 	prog
 	# With one accept queue, 64 + 16 descriptors are kept apart: 100
 	# leaves room for 20 pidfds.
 	start_via sh -c 'ulimit -n 100 && exec "$@"' sh -- \
-	    -v --queues=1 -c $MAX -C 40:full 127.0.0.1 0 "${PROG[@]}"
-	# 40 live children: 20 with a pidfd, 20 without, through the storm.
-	hold_open holder 40 -s $HOLDER 127.0.0.1
-	[ "$HELD" = "held 40" ]
+	    -v --queues=1 -c $MAX -C 300:full 127.0.0.1 0 "${PROG[@]}"
+	# 260 live children, past the 256 from which children get pidfds:
+	# 20 with one, 240 without, through the storm.
+	hold_open holder 260 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 260" ]
+	[ "$(pidfds)" -eq 20 ]
 	storm 2000 50 2 40
 	hold_close holder
 	settled $MAX
-	accounted 2040
+	accounted 2260
+}
+
+@test "children get pidfds from 256 live on, those without one included, and go without again under 128" {
+	MAX=400 HOLDER=127.0.0.41
+	prog
+	start_server -v --queues=1 -c $MAX -C 300:full 127.0.0.1 0 "${PROG[@]}"
+	hold_open a 200 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 200" ]
+	echo "200 live: $(pidfds) pidfds"
+	[ "$(pidfds)" -eq 0 ]
+	hold_open b 100 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 100" ]
+	echo "300 live: $(pidfds) pidfds"
+	[ "$(pidfds)" -eq 300 ]
+	# Through a storm at 300 live, children come and go by pidfd only.
+	storm 1000 50 2 40
+	wait_for eval '[ "$(pidfds)" -eq 300 ]'
+	hold_close b
+	wait_for eval '[ "$(total)" = 200 ]'
+	# The 200 keep theirs; 100 more, at 200 live (over 128), get one.
+	hold_open c 100 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 100" ]
+	[ "$(pidfds)" -eq 300 ]
+	hold_close c
+	hold_close a
+	settled $MAX
+	# Under 128, none.
+	hold_open d 10 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 10" ]
+	[ "$(pidfds)" -eq 0 ]
+	hold_close d
+	storm 500 50 2 40
+	settled $MAX
+	accounted 1910
 }
 
 @test "storm: forked children (-B) get pidfds too, and closing them races nothing" {
-	MAX=100 HOLDER=127.0.0.41
+	MAX=400 HOLDER=127.0.0.41
 	prog
 	# With a banner every child is forked, and holds copies of the
-	# server's pidfds until it execs.
+	# server's pidfds until it execs.  260 held: past 256, every child
+	# has a pidfd.
 	start_server -v -B 'hi
-' -c $MAX -C 3:full 127.0.0.1 0 "${PROG[@]}"
-	hold_open holder 3 -s $HOLDER 127.0.0.1
-	storm 2000 50 2 41
+' -c $MAX -C 300:full 127.0.0.1 0 "${PROG[@]}"
+	hold_open holder 260 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 260" ]
+	[ "$(pidfds)" -eq 260 ]
+	storm 2000 50 2 40
 	hold_close holder
 	settled $MAX
-	accounted 2003
+	accounted 2260
 }
 
 @test "a child from before the exec of tcpwarden is reaped and ignored" {
