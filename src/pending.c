@@ -238,6 +238,13 @@ pending_ready(struct pending_conn *c, size_t max)
 	return done;
 }
 
+void
+pending_stop(void)
+{
+	while (head != NONE)
+		drop(head, "stopping");
+}
+
 const struct timespec *
 pending_expire(struct timespec *left)
 {

@@ -40,6 +40,9 @@ int pending_take(int fd, const struct addr *peer, struct pending_conn *c);
  * Never waits.  Returns how many. */
 size_t pending_ready(struct pending_conn *c, size_t max);
 
+/* The server stops (SIGTERM, SIGINT): drop every waiting connection. */
+void pending_stop(void);
+
 /* Drop every connection past its deadline, and give in *left the time
  * until the next deadline; NULL when none waits. */
 const struct timespec *pending_expire(struct timespec *left);

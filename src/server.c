@@ -879,6 +879,10 @@ server_run(const struct config *c)
 				 * can bind the port while this one drains. */
 				listener_close();
 				lfd = -1;
+				/* Nor will a header still to come be served:
+				 * its balancer may try another server now. */
+				if (pfd >= 0)
+					pending_stop();
 				drain_start(&table, cfg->drain_on, cfg->drain);
 			}
 		}
