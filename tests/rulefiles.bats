@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
 # What tcpwarden accepts as a rules file (issue 10): regular files only,
 # opened without blocking and of bounded size for --rules, at start and
-# on SIGHUP.
+# on SIGHUP; a -x cdb costs the server a bounded time whatever it holds.
 
 load lib
+
+CDBMAKE=$TOP/build/cdbmake-rules
 
 # The --rules size limit (RULES_FILE_MAX), as the man page states it.
 RULES_MAX=16777216
@@ -107,4 +109,36 @@ serves() {
 		[[ "${lines[0]}" == "tcpwarden: state: 0/40 clients 0" ]]
 		stop_server
 	done
+}
+
+# crafted_drops CDB: twenty clients at once against -x CDB are each
+# dropped as damaged, before any program starts, and the server still
+# answers SIGUSR1.  The wait is bounded (wait_for, 10 s): a look-up whose
+# cost grows with the file takes seconds for each client.
+crafted_drops() {
+	local i pids=() cdb=$1
+	start_server -v -c 100 -C 100 -x "$cdb" 127.0.0.1 0 echo served
+	for i in $(seq 20); do
+		"$CLIENT" -s "127.0.0.$((i + 1))" 127.0.0.1 "$PORT" \
+		    </dev/null >"$BATS_TEST_TMPDIR/out.$i" 2>&1 &
+		pids+=($!)
+	done
+	wait_for eval '[ "$(log_count "unable to read $cdb: file is damaged")" -ge 20 ]'
+	wait "${pids[@]}"
+	! grep -q served "$BATS_TEST_TMPDIR"/out.*
+	! log_has ' pid '
+	run state
+	[[ "${lines[0]}" == "tcpwarden: state: 0/100 clients 0" ]]
+}
+
+@test "-x: an 8 MB cdb whose slots all miss is damaged, each client dropped at once" {
+	"$CDBMAKE" --crafted 8388608 "$BATS_TEST_TMPDIR/miss.cdb"
+	crafted_drops "$BATS_TEST_TMPDIR/miss.cdb"
+}
+
+@test "-x: an 8 MB cdb whose slots all share the key's hash is damaged" {
+	# Every slot has the hash of 127.0.0.2's key and points at a record
+	# with another key of its length: each slot costs a comparison.
+	"$CDBMAKE" --crafted 8388608 "$BATS_TEST_TMPDIR/coll.cdb" 127.0.0.2
+	crafted_drops "$BATS_TEST_TMPDIR/coll.cdb"
 }

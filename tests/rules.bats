@@ -680,3 +680,47 @@ CLIENTS=(
 	[ "$status" -eq 111 ]
 	[[ $output == *"Invalid argument"* ]]
 }
+
+@test "cdb: a probe is bounded: 8192 slots, 32 records of the key's hash" {
+	# cdbmake-rules --crafted: one slot area of (SIZE - 2048 - 8 - KEYLEN)
+	# / 8 slots, none empty, for all 256 tables.  A full table within the
+	# bounds is searched to its end; one slot more is a damaged file.
+	"$MK" --crafted $((2057 + 8 * 8192)) "$C"
+	cdb 1.2.3.4
+	expect 'nomatch'
+	"$MK" --crafted $((2057 + 8 * 8193)) "$C"
+	cdb 1.2.3.4
+	[ "$status" -eq 111 ]
+	[[ $output == *"$C: Protocol error"* ]]
+	# Every slot with the hash of 1.2.3.4's key, each record another key.
+	"$MK" --crafted $((2063 + 8 * 32)) "$C" 1.2.3.4
+	cdb 1.2.3.4
+	expect 'nomatch'
+	"$MK" --crafted $((2063 + 8 * 33)) "$C" 1.2.3.4
+	cdb 1.2.3.4
+	[ "$status" -eq 111 ]
+	[[ $output == *"$C: Protocol error"* ]]
+}
+
+@test "cdb: every key of big tcprules-shaped files is found within the bounds" {
+	# Sequential keys cluster under djb's hash: this file, with tables
+	# made tcprules' way (twice as many slots as records), holds runs of
+	# up to 110 full slots, read over several blocks.
+	awk 'BEGIN {
+		for (i = 0; i < 65536; i++)
+			printf "10.1.%d.%d:allow,N=\"%d\"\n", int(i / 256), i % 256, i
+		for (i = 0; i < 100000; i++)
+			printf "2001:db8::%x:%x:deny\n", int(i / 65536) + 1, i % 65536
+	}' >"$R"
+	compile
+	awk 'BEGIN {
+		for (i = 0; i < 65536; i++) printf "10.1.%d.%d\n", int(i / 256), i % 256
+		for (i = 0; i < 100000; i++)
+			printf "2001:db8::%x:%x\n", int(i / 65536) + 1, i % 65536
+		for (i = 0; i < 1000; i++) printf "10.2.%d.%d\n", int(i / 256), i % 256
+	}' | "$RC" --cdb "$C" - >"$BATS_TEST_TMPDIR/out"
+	[ "$(grep -c '^match step=ip key=10\.1\..* allow N=' "$BATS_TEST_TMPDIR/out")" -eq 65536 ]
+	[ "$(grep -c '^match step=ip key=2001:db8::.* deny$' "$BATS_TEST_TMPDIR/out")" -eq 100000 ]
+	[ "$(grep -c '^nomatch$' "$BATS_TEST_TMPDIR/out")" -eq 1000 ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 166536 ]
+}
