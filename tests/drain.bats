@@ -70,8 +70,12 @@ fill_fifo() {
 # children_now: the pids of the server's programs, one a line.
 children_now() { children | cut -d ' ' -f 1; }
 
-@test "SIGTERM ends a -v server stuck on a log reader that stopped reading" {
-	blocked_log_server -v 127.0.0.1 0 "${HOLDER[@]}"
+# stuck_server ARGS...: a -v server with ARGS and a log reader that
+# stopped reading, 2 programs logged and a third started since the FIFO
+# is full, so that the server is held by the log line that follows.
+# Their pids in kids.
+stuck_server() {
+	blocked_log_server -v "$@" 127.0.0.1 0 "${HOLDER[@]}"
 	hold a 2
 	[ "$HELD" = "held 2" ]
 	fill_fifo
@@ -81,6 +85,10 @@ children_now() { children | cut -d ' ' -f 1; }
 	[ "$HELD" = "held 1" ]
 	mapfile -t kids < <(children_now)
 	[ "${#kids[@]}" -eq 3 ]
+}
+
+@test "SIGTERM ends a -v server stuck on a log reader that stopped reading" {
+	stuck_server
 	kill -TERM "$SERVER_PID"
 	stopped_with 0
 	# Without --drain the programs are left running, as with tcpserver.
@@ -104,14 +112,7 @@ children_now() { children | cut -d ' ' -f 1; }
 }
 
 @test "--drain: a log reader that stopped reading does not hold the drain up" {
-	blocked_log_server -v --drain=1 127.0.0.1 0 "${HOLDER[@]}"
-	hold a 2
-	[ "$HELD" = "held 2" ]
-	fill_fifo
-	hold b 1
-	[ "$HELD" = "held 1" ]
-	mapfile -t kids < <(children_now)
-	[ "${#kids[@]}" -eq 3 ]
+	stuck_server --drain=1
 	kill -TERM "$SERVER_PID"
 	# The programs hold on until the drain's SIGTERM ends them.
 	stopped_with 0

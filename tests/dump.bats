@@ -136,20 +136,18 @@ totals() {
 	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 1 per-client 0 per-net 0 rate 0 proxy 0" ]
 	stop_server
 	# A refusal by the rate, and one the dry run only logs.
-	start_server -v --rate=1/3600 127.0.0.1 0 true
-	connect </dev/null >/dev/null
-	connect </dev/null >/dev/null
-	wait_log 'deny 127\.0\.0\.1:[0-9]* rate 1/3600$'
-	run totals
-	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 1 proxy 0" ]
-	stop_server
-	start_server -v --dry-run --rate=1/3600 127.0.0.1 0 true
-	connect </dev/null >/dev/null
-	connect </dev/null >/dev/null
-	wait_log 'would-deny 127\.0\.0\.1:[0-9]* rate 1/3600$'
-	run totals
-	[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate 0 proxy 0" ]
-	stop_server
+	local dry deny counted
+	for dry in "" --dry-run; do
+		deny=deny counted=1
+		[ -z "$dry" ] || deny=would-deny counted=0
+		start_server -v $dry --rate=1/3600 127.0.0.1 0 true
+		connect </dev/null >/dev/null
+		connect </dev/null >/dev/null
+		wait_log "^tcpwarden: $deny 127\.0\.0\.1:[0-9]* rate 1/3600\$"
+		run totals
+		[ "${lines[1]}" = "tcpwarden: refused: rule 0 drop 0 per-client 0 per-net 0 rate $counted proxy 0" ]
+		stop_server
+	done
 	# A connection from the balancer without a PROXY header.
 	start_server -v --proxy-from=127.0.0.1 127.0.0.1 0 true
 	printf 'GET / HTTP/1.0\r\n\r\n' | connect >/dev/null || true
