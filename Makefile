@@ -14,10 +14,10 @@ DESTDIR =
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
-SRCS = src/access.c src/addr.c src/cdb.c src/drain.c src/env.c src/file.c \
-       src/listener.c src/log.c src/lookup.c src/parse.c src/pending.c \
-       src/proxy.c src/rate.c src/reap.c src/rules.c src/server.c src/sig.c \
-       src/spawn.c src/stats.c src/table.c
+SRCS = src/access.c src/activate.c src/addr.c src/cdb.c src/drain.c src/env.c \
+       src/file.c src/listener.c src/log.c src/lookup.c src/parse.c \
+       src/pending.c src/proxy.c src/rate.c src/reap.c src/rules.c \
+       src/server.c src/sig.c src/spawn.c src/stats.c src/table.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)
 HDRS = $(wildcard src/*.h)
 
@@ -36,7 +36,8 @@ $(BUILD)/%.o: src/%.c $(HDRS)
 
 # Test helpers, built with the normal flags.
 HELPERS = $(BUILD)/helpers/childstate $(BUILD)/helpers/tcpclient \
-          $(BUILD)/helpers/badclient $(BUILD)/helpers/tracer
+          $(BUILD)/helpers/badclient $(BUILD)/helpers/tracer \
+          $(BUILD)/helpers/freeport
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(BUILD)/helpers
 	$(CC) $(CFLAGS) -o $@ $<

@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "activate.h"
 #include "log.h"
 #include "parse.h"
 #include "spawn.h"
@@ -27,6 +29,8 @@ static int epfd = -1;           /* with more than one queue: socks, to wait
 static struct epoll_event *events;  /* room for a ready event per queue */
 static uint32_t *pass;          /* the queues of the pass under way */
 static unsigned pass_len, pass_pos;
+static int passed;              /* the socket is systemd's (activate.h) */
+static const char *passed_name; /* its name, or NULL */
 
 static unsigned
 resolve_port(const char *port)
@@ -310,13 +314,72 @@ fail:
 	return -1;
 }
 
+static int
+is_wildcard(const struct addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof a->bytes; i++)
+		if (a->bytes[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Serve fd, the socket systemd passed, if it is where the command line
+ * says: host "0" matches any address, and port 0 any port.  Served as it
+ * is, one queue: its address was bound by systemd, perhaps as root, and
+ * outlives us (connections that arrive while we restart wait in it), and
+ * so would not sockets of ours beside it; and its backlog is the unit's.
+ */
+static int
+adopt(int fd, const struct config *cfg, struct addr *bound, int *wildcard)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	struct addr want;
+	unsigned port = resolve_port(cfg->port);
+	char have[ADDR_TEXT_MAX + 8], said[ADDR_TEXT_MAX];
+	size_t n;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    addr_from_sockaddr(bound, (struct sockaddr *)&ss) != 0)
+		log_fatal(111, "unable to read the address of the socket "
+		    "systemd passed: ", strerror(errno), NULL);
+	addr_format(bound, 1, have);
+	if (strcmp(cfg->host, "0") != 0) {
+		resolve_host(cfg->host, 0, &ss);
+		addr_from_sockaddr(&want, (struct sockaddr *)&ss);
+		addr_format(&want, 1, said);
+		if (strcmp(have, said) != 0)
+			port = 0x10000;   /* a mismatch, said below */
+	}
+	if (port != 0 && port != bound->port) {
+		n = strlen(have);
+		snprintf(have + n, sizeof have - n, ":%u", bound->port);
+		log_fatal(100, "the socket systemd passed is ", have,
+		    ", not the host and port of the command line: ",
+		    cfg->host, " ", cfg->port, NULL);
+	}
+	*wildcard = is_wildcard(bound);
+	one_sock = fd;
+	nsocks = 1;
+	passed = 1;
+	return fd;
+}
+
 int
 listener_open(const struct config *cfg, struct addr *bound, int *wildcard)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = resolve_host(cfg->host, resolve_port(cfg->port), &ss);
+	socklen_t len;
 	char text[ADDR_TEXT_MAX + 8];
 	int fd;
+
+	fd = activate_take(&passed_name);
+	if (fd >= 0)
+		return adopt(fd, cfg, bound, wildcard);
+	len = resolve_host(cfg->host, resolve_port(cfg->port), &ss);
 
 	/* The first socket, without SO_REUSEPORT, keeps a port in use an
 	 * error (a group of the same user's would otherwise be joined
@@ -345,10 +408,7 @@ listener_open(const struct config *cfg, struct addr *bound, int *wildcard)
 		log_fatal(111, "unable to read the bound address: ",
 		    strerror(errno), NULL);
 	addr_from_sockaddr(bound, (struct sockaddr *)&ss);
-	*wildcard = 1;
-	for (size_t i = 0; i < sizeof bound->bytes; i++)
-		if (bound->bytes[i])
-			*wildcard = 0;
+	*wildcard = is_wildcard(bound);
 
 	if (cfg->queues > 1 && open_queues(&ss, len, cfg) == 0) {
 		/* The epoll set, made last, takes this socket's number as
@@ -428,9 +488,13 @@ listener_log_start(const struct addr *bound)
 	if (log_level < LOG_VERBOSE)
 		return;
 	/* The word after "start:" says where the socket came from. */
-	log_start(&l, "start: bound ");
+	log_start(&l, passed ? "start: passed " : "start: bound ");
 	log_addr_port(&l, bound);
 	log_str(&l, " queues ");
 	log_uint(&l, nsocks);
+	if (passed_name) {
+		log_str(&l, " name ");
+		log_str(&l, passed_name);
+	}
 	log_flush(&l);
 }

@@ -5,8 +5,10 @@
  * (SO_REUSEPORT), and a filter in the kernel puts each connection in the
  * queue of its client prefix, so that a client flooding us fills only its
  * own queue; the server takes one connection from each waiting queue in
- * turn.  Failures here end tcpwarden: 100 for what the user can fix in the
- * command line, 111 for what may pass (a port in use, no memory).
+ * turn.  Started by systemd with a listening socket (activate.h), it serves
+ * that one instead, if it is where host and port say.  Failures here end
+ * tcpwarden: 100 for what the user can fix in the command line, 111 for
+ * what may pass (a port in use, no memory).
  */
 #ifndef LISTENER_H
 #define LISTENER_H
@@ -34,7 +36,9 @@ int listener_accept(struct sockaddr_storage *ss, socklen_t *len);
 
 /* At -v, the line that says what the server listens on: "start: bound
  * ADDR:PORT queues N", bound for a socket tcpwarden bound itself, with
- * the number of queues it opened. */
+ * the number of queues it opened; "start: passed ADDR:PORT queues 1
+ * [name NAME]" for the socket systemd passed (activate.h), with its name
+ * from LISTEN_FDNAMES. */
 void listener_log_start(const struct addr *bound);
 
 /* Close every listening descriptor. */
