@@ -98,12 +98,14 @@ exits_with() {
 	has "fds: 0 1 2"
 	[ "$(printed_port)" = "$ACT_PORT" ]
 	wait_log "ok [0-9]* :127\.0\.0\.1:$ACT_PORT :127\.0\.0\.1::"
+	# One queue, the passed socket, as the start line says.
+	log_has "^tcpwarden: start: passed 127\.0\.0\.1:$ACT_PORT queues 1$"
 	# tcpwarden itself, in the activator's place, serves on.
 	[ "$(cat "/proc/$SERVER_PID/comm")" = tcpwarden ]
 	out=$(conn 127.0.0.1)
 	has "ip 127.0.0.1 port $ACT_PORT listen []"
 	[ "$(log_count ' ok ')" -eq 2 ]
-	# One queue, the passed socket: no group of its own beside it.
+	# No group of sockets of its own beside it.
 	if command -v ss >/dev/null; then
 		[ "$(ss -Hltn "sport = :$ACT_PORT" | wc -l)" -eq 1 ]
 	fi
@@ -117,6 +119,7 @@ exits_with() {
 	has "fds: 0 1 2"
 	[ "$(printed_port)" = "$ACT_PORT" ]
 	wait_log "ok [0-9]* :\[::1\]:$ACT_PORT :\[::1\]::"
+	log_has "^tcpwarden: start: passed \[::1\]:$ACT_PORT queues 1$"
 }
 
 @test "host 0 and port 0 match any passed address, named or not" {
@@ -124,6 +127,7 @@ exits_with() {
 	out=$(conn 127.0.0.1)
 	has "ip 127.0.0.1 port $ACT_PORT listen []"
 	[ "$(printed_port)" = "$ACT_PORT" ]
+	log_has "^tcpwarden: start: passed 127\.0\.0\.1:$ACT_PORT queues 1 name echo$"
 }
 
 @test "a passed socket elsewhere than host and port say: exit 100 at start" {

@@ -447,25 +447,41 @@ any_log_lines() {
 	[ "$scripts" -eq 2 ]
 }
 
-@test "README: the systemd unit passes systemd-analyze verify" {
-	local n kind section line units=0 unit out
+# verify_units DIR FILE...: systemd-analyze verify passes the units, with
+# no word of warning (unknown keys are only warnings).
+verify_units() {
+	local dir=$1 out
+	shift
+	out=$(cd "$dir" && systemd-analyze verify "$@" 2>&1) ||
+	    flunk "systemd-analyze verify fails:" "$out" || return 1
+	[ -z "$out" ] || flunk "systemd-analyze verify:" "$out"
+}
+
+@test "README: the systemd units pass systemd-analyze verify" {
+	local n kind section line u=() lines=() dir
 	command -v systemd-analyze >/dev/null 2>&1 ||
 	    skip "systemd-analyze is not installed (systemd)"
 	while IFS=$'\t' read -r n kind section line; do
 		[ "$kind" = ini ] && [ "$section" = systemd ] || continue
-		units=$((units + 1))
 		# verify wants ExecStart's program to exist.
-		mkdir "$BATS_TEST_TMPDIR/unit$n"
-		unit=$BATS_TEST_TMPDIR/unit$n/echo.service
 		sed "s|^ExecStart=/usr/local/bin/tcpwarden |ExecStart=$TCPWARDEN |" \
-		    "$B/$n" >"$unit"
-		grep -q "^ExecStart=$TCPWARDEN " "$unit"
-		# Unknown keys are only warnings: any output fails.
-		out=$(systemd-analyze verify "$unit" 2>&1) ||
-		    flunk "README.md:$line: systemd-analyze verify fails:" "$out" ||
-		    return 1
-		[ -z "$out" ] || flunk "README.md:$line: systemd-analyze verify:" \
-		    "$out" || return 1
+		    "$B/$n" >"$BATS_TEST_TMPDIR/unit$n"
+		u+=("$BATS_TEST_TMPDIR/unit$n")
+		lines+=("README.md:$line")
 	done <"$B/index"
-	[ "$units" -eq 1 ]
+	# The service alone; then the socket and the service it starts.
+	[ "${#u[@]}" -eq 3 ] || flunk "3 units, not ${#u[@]}" || return 1
+	grep -q "^ExecStart=$TCPWARDEN " "${u[0]}"
+	grep -qx '\[Socket\]' "${u[1]}"
+	grep -q "^ExecStart=$TCPWARDEN " "${u[2]}"
+	dir=$BATS_TEST_TMPDIR/alone
+	mkdir "$dir"
+	cp "${u[0]}" "$dir/echo.service"
+	verify_units "$dir" "$dir/echo.service" || flunk "at ${lines[0]}" || return 1
+	dir=$BATS_TEST_TMPDIR/activated
+	mkdir "$dir"
+	cp "${u[1]}" "$dir/echo.socket"
+	cp "${u[2]}" "$dir/echo.service"
+	verify_units "$dir" "$dir/echo.socket" "$dir/echo.service" ||
+	    flunk "at ${lines[1]} and ${lines[2]}"
 }
