@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "log.h"
 
 enum step {
@@ -21,13 +22,6 @@ int
 drain_active(void)
 {
 	return step != STEP_OFF;
-}
-
-static void
-set_deadline(unsigned long seconds)
-{
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += (time_t)seconds;
 }
 
 /* "tcpwarden: WHAT: N running, HOW": the lines of every step. */
@@ -68,7 +62,7 @@ next_step(const struct table *t)
 		step = STEP_TERM;
 		at_term = t->used;
 		signal_all(t, SIGTERM);
-		set_deadline(DRAIN_GRACE);
+		deadline_in(&deadline, DRAIN_GRACE, 0);
 		log_step("drain: ", at_term, "SIGTERM sent");
 	} else if (step == STEP_TERM) {
 		step = STEP_KILL;
@@ -116,7 +110,7 @@ drain_start(const struct table *t, int on, unsigned long seconds)
 	}
 	step = STEP_WAIT;
 	at_start = t->used;
-	set_deadline(seconds);
+	deadline_in(&deadline, (time_t)seconds, 0);
 	if (log_level >= LOG_VERBOSE) {
 		log_start(&l, "stop: ");
 		log_uint(&l, at_start);
@@ -137,35 +131,21 @@ drain_skip(const struct table *t)
 void
 drain_tick(const struct table *t)
 {
-	struct timespec now;
+	struct timespec left;
 
 	if (step == STEP_OFF)
 		return;
 	if (t->used == 0)
 		finish();
-	if (step == STEP_KILL)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec &&
-	    now.tv_nsec >= deadline.tv_nsec))
+	if (step != STEP_KILL && !deadline_left(&deadline, &left))
 		next_step(t);
 }
 
 const struct timespec *
 drain_timeout(struct timespec *left)
 {
-	struct timespec now;
-
 	if (step == STEP_OFF || step == STEP_KILL)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left->tv_sec = deadline.tv_sec - now.tv_sec;
-	left->tv_nsec = deadline.tv_nsec - now.tv_nsec;
-	if (left->tv_nsec < 0) {
-		left->tv_sec--;
-		left->tv_nsec += 1000000000L;
-	}
-	if (left->tv_sec < 0)
-		left->tv_sec = left->tv_nsec = 0;
+	deadline_left(&deadline, left);
 	return left;
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "spawn.h"
 #include "stats.h"
@@ -172,8 +173,7 @@ pending_take(int fd, const struct addr *peer, struct pending_conn *c)
 	 * into a child. */
 	s->fd = spawn_fd_up(fd);
 	s->peer = *peer;
-	clock_gettime(CLOCK_MONOTONIC, &s->deadline);
-	s->deadline.tv_sec += timeout_s;
+	deadline_in(&s->deadline, timeout_s, 0);
 	/* Edge-triggered: peeking leaves the bytes in the socket, so it
 	 * would stay readable, and a level-triggered set would report it on
 	 * every turn.  An edge comes with each new segment, and at the add
@@ -248,22 +248,8 @@ pending_stop(void)
 const struct timespec *
 pending_expire(struct timespec *left)
 {
-	struct timespec now;
-
-	if (head == NONE)
-		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	while (head != NONE && (slots[head].deadline.tv_sec < now.tv_sec ||
-	    (slots[head].deadline.tv_sec == now.tv_sec &&
-	    slots[head].deadline.tv_nsec <= now.tv_nsec)))
+	/* The oldest first: its deadline is the nearest. */
+	while (head != NONE && !deadline_left(&slots[head].deadline, left))
 		drop(head, "timeout");
-	if (head == NONE)
-		return NULL;
-	left->tv_sec = slots[head].deadline.tv_sec - now.tv_sec;
-	left->tv_nsec = slots[head].deadline.tv_nsec - now.tv_nsec;
-	if (left->tv_nsec < 0) {
-		left->tv_sec--;
-		left->tv_nsec += 1000000000L;
-	}
-	return left;
+	return head == NONE ? NULL : left;
 }

@@ -18,6 +18,7 @@
 
 #include "access.h"
 #include "addr.h"
+#include "deadline.h"
 #include "drain.h"
 #include "env.h"
 #include "listener.h"
@@ -550,12 +551,7 @@ pause_accepting(const char *why)
 	if (!starved)
 		log_warning("unable to accept: ", why, NULL);
 	starved = 1;
-	clock_gettime(CLOCK_MONOTONIC, &resume_at);
-	resume_at.tv_nsec += PAUSE_NS;
-	if (resume_at.tv_nsec >= 1000000000L) {
-		resume_at.tv_sec++;
-		resume_at.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&resume_at, 0, PAUSE_NS);
 	paused = 1;
 }
 
@@ -735,18 +731,9 @@ print_port(void)
 static const struct timespec *
 pause_timeout(struct timespec *left)
 {
-	struct timespec now;
-
 	if (!paused)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left->tv_sec = resume_at.tv_sec - now.tv_sec;
-	left->tv_nsec = resume_at.tv_nsec - now.tv_nsec;
-	if (left->tv_nsec < 0) {
-		left->tv_sec--;
-		left->tv_nsec += 1000000000L;
-	}
-	if (left->tv_sec < 0) {
+	if (!deadline_left(&resume_at, left)) {
 		paused = 0;
 		return NULL;
 	}
@@ -759,14 +746,9 @@ pause_timeout(struct timespec *left)
 static const struct timespec *
 loop_timeout(struct timespec *left, struct timespec *pleft)
 {
-	const struct timespec *t = pause_timeout(left), *p;
+	const struct timespec *t = pause_timeout(left);
 
-	if (pfd < 0 || (p = pending_expire(pleft)) == NULL)
-		return t;
-	if (!t || p->tv_sec < t->tv_sec || (p->tv_sec == t->tv_sec &&
-	    p->tv_nsec < t->tv_nsec))
-		return p;
-	return t;
+	return pfd < 0 ? t : deadline_first(t, pending_expire(pleft));
 }
 
 void
