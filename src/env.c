@@ -34,6 +34,9 @@ static char local_ip[VAR_MAX], local_port[VAR_MAX], remote_ip[VAR_MAX],
     remote_ip6[VAR_MAX], remote_port6[VAR_MAX], concurrency[VAR_MAX],
     proxy_ip[VAR_MAX], proxy_port[VAR_MAX];
 static char remote_host[1100], remote_info[1100];
+static struct addr local_last;  /* the address local_ip... were written
+                                 * for, once local_done */
+static int local_done;
 
 /* Length of the name in "NAME=value" (or of a bare "NAME"). */
 static size_t
@@ -137,20 +140,31 @@ env_build(const struct env_conn *c)
 		envp_dirty = 0;
 	}
 	envp[n++] = six ? (char *)"PROTO=TCP6" : (char *)"PROTO=TCP";
-	addr_format(c->local, 0, ip);
-	envp[n++] = set_var(local_ip, VAR_MAX, "TCPLOCALIP", ip);
-	envp[n++] = set_num(local_port, "TCPLOCALPORT", c->local->port);
+	/* The local address is the bound one for every connection, unless
+	 * bound to an any-address: its variables are written once, not for
+	 * each connection. */
+	if (!local_done || c->local->family != local_last.family ||
+	    c->local->port != local_last.port ||
+	    memcmp(c->local->bytes, local_last.bytes, sizeof local_last.bytes)
+	    != 0) {
+		addr_format(c->local, 0, ip);
+		set_var(local_ip, VAR_MAX, "TCPLOCALIP", ip);
+		set_num(local_port, "TCPLOCALPORT", c->local->port);
+		set_var(local_ip6, VAR_MAX, "TCP6LOCALIP", ip);
+		set_num(local_port6, "TCP6LOCALPORT", c->local->port);
+		local_last = *c->local;
+		local_done = 1;
+	}
+	envp[n++] = local_ip;
+	envp[n++] = local_port;
 	addr_format(c->remote, 0, ip);
 	envp[n++] = set_var(remote_ip, VAR_MAX, "TCPREMOTEIP", ip);
 	envp[n++] = set_num(remote_port, "TCPREMOTEPORT", c->remote->port);
 	if (six) {
 		/* IPv6 clients get both spellings, as ucspi-tcp6 users
 		 * expect TCP6…, and every UCSPI program reads TCP…. */
-		addr_format(c->local, 0, ip);
-		envp[n++] = set_var(local_ip6, VAR_MAX, "TCP6LOCALIP", ip);
-		envp[n++] = set_num(local_port6, "TCP6LOCALPORT",
-		    c->local->port);
-		addr_format(c->remote, 0, ip);
+		envp[n++] = local_ip6;
+		envp[n++] = local_port6;
 		envp[n++] = set_var(remote_ip6, VAR_MAX, "TCP6REMOTEIP", ip);
 		envp[n++] = set_num(remote_port6, "TCP6REMOTEPORT",
 		    c->remote->port);

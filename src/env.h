@@ -1,8 +1,9 @@
 /*
  * env: the child's environment.  tcpwarden's own environment, less every
  * variable it sets or must not pass on stale, is copied once at start; per
- * connection only a few fixed slots are rewritten in static buffers, and
- * the matching rule's variables, which win over everything, are added.
+ * connection only a few fixed slots are rewritten in static buffers (the
+ * local address's only when it differs from the last one's), and the
+ * matching rule's variables, which win over everything, are added.
  */
 #ifndef ENV_H
 #define ENV_H

@@ -29,3 +29,14 @@ teardown() { common_teardown; }
 	release a
 	wait_for eval '[ "$(total)" = 0 ]'
 }
+
+@test "bound to 0.0.0.0, each connection gets the local address it reached, in any order" {
+	local ip
+	start_server 0.0.0.0 0 sh -c 'echo "$TCPLOCALIP $TCPLOCALPORT"'
+	for ip in 127.0.0.1 127.0.0.2 127.0.0.2 127.0.0.3 127.0.0.1; do
+		run "$CLIENT" "$ip" "$PORT" </dev/null
+		[ "$status" -eq 0 ]
+		echo "to $ip: $output"
+		[ "$output" = "$ip $PORT" ]
+	done
+}
