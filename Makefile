@@ -37,8 +37,7 @@ $(BUILD)/%.o: src/%.c $(HDRS)
 
 # Test helpers, built with the normal flags.
 HELPERS = $(BUILD)/helpers/childstate $(BUILD)/helpers/tcpclient \
-          $(BUILD)/helpers/badclient $(BUILD)/helpers/tracer \
-          $(BUILD)/helpers/freeport
+          $(BUILD)/helpers/tracer $(BUILD)/helpers/freeport
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(BUILD)/helpers
 	$(CC) $(CFLAGS) -o $@ $<

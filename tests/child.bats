@@ -10,11 +10,7 @@ NOPROG=/nonexistent/tcpwarden-no-program
 bats_require_minimum_version 1.5.0
 
 teardown() {
-	local pid=${HOLD_PID:-}
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
+	release_all
 	# A server that ignores SIGTERM (the bug a test here looks for) must
 	# not hang the suite.
 	if [ -n "${SERVER_PID:-}" ]; then
@@ -47,23 +43,6 @@ with_signals() {
 	env "${opts[@]}" true 2>/dev/null ||
 		skip "env cannot set signals (coreutils < 8.31)"
 	start_via env "${opts[@]}" -- "$@"
-}
-
-# hold_one: one connection held open from 127.0.0.1 (after the program's
-# first line); release_one ends it.
-hold_one() {
-	coproc HOLD { "$CLIENT" --hold 1 127.0.0.1 "$PORT"; }
-	local line
-	read -r -t 15 line <&"${HOLD[0]}"
-	[ "$line" = "held 1" ]
-}
-
-release_one() {
-	# Bash forgets HOLD_PID as soon as the coproc ends: keep it first.
-	local pid=$HOLD_PID
-	eval "exec ${HOLD[1]}>&-"
-	HOLD_PID=
-	wait "$pid" 2>/dev/null || true
 }
 
 total_is() { [ "$(total)" = "$1" ]; }
@@ -191,10 +170,11 @@ log_without_state() {
 	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
 	[ "$output" = c=1 ]
 	wait_for total_is 0
-	hold_one
+	hold one 1
+	[ "$HELD" = "held 1" ]
 	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
 	[ "$output" = c=2 ]
-	release_one
+	release one
 	wait_for total_is 0
 	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
 	[ "$output" = c=1 ]
@@ -366,7 +346,8 @@ stop_with() {
 @test "SIGHUP does not stop the server, and the counts survive it" {
 	with_signals --default-signal=HUP -- 127.0.0.1 0 \
 	    sh -c 'echo up; exec cat >/dev/null'
-	hold_one
+	hold one 1
+	[ "$HELD" = "held 1" ]
 	kill -HUP "$SERVER_PID"
 	kill -HUP "$SERVER_PID"
 	run state
@@ -376,18 +357,19 @@ stop_with() {
 	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
 	[ "$status" -eq 0 ]
 	[ "$output" = up ]
-	release_one
+	release one
 	wait_for total_is 0
 }
 
 @test "SIGUSR1 dumps the state even with -q" {
 	start_server -q 127.0.0.1 0 sh -c 'echo up; exec cat >/dev/null'
-	hold_one
+	hold one 1
+	[ "$HELD" = "held 1" ]
 	run state
 	[ "${#lines[@]}" -eq 2 ]
 	[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
 	[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 1/10 pids "[0-9]+$ ]]
-	release_one
+	release one
 	wait_for total_is 0
 }
 

@@ -241,19 +241,14 @@ files_only_hosts() {
 }
 
 @test "long options take their value with = or as the next argument" {
-	local line pid
 	start_server --max-per-client 1:one\\r\\n --banner=hello: \
 	    127.0.0.1 0 sh -c 'echo up; exec cat >/dev/null'
-	coproc HOLD { "$CLIENT" --hold 1 127.0.0.1 "$PORT"; }
-	read -r -t 10 line <&"${HOLD[0]}"
-	[ "$line" = "held 1" ]
+	hold a 1
+	[ "$HELD" = "held 1" ]
 	# The second connection from the same client is over --max-per-client
 	# and gets its message (escapes applied), with no banner.
 	run "$CLIENT" 127.0.0.1 "$PORT" </dev/null
 	[ "$status" -eq 0 ]
 	[ "$output" = $'one\r' ]
-	# Bash forgets HOLD_PID as soon as the coproc ends: keep it first.
-	pid=$HOLD_PID
-	eval "exec ${HOLD[1]}>&-"
-	wait "$pid" 2>/dev/null || true
+	release a
 }

@@ -5,86 +5,33 @@
 # its children die.  Each test asserts that the server lives on, keeps
 # serving, and ends with every count exact.
 #
-# tests/helpers/badclient makes the misbehaving clients; tcpclient the
-# well-behaved ones, whose -T bounds how long "served promptly" may take.
+# tests/helpers/tcpclient makes the clients, well-behaved ones (whose -T
+# bounds how long "served promptly" may take) and misbehaving ones
+# (--reset, and holds --how silent or noread).
 
 load lib
 
 bats_require_minimum_version 1.5.0
 
-BADCLIENT=$H/badclient
-
 setup() {
-	[ -x "$BADCLIENT" ] || {
-		echo "missing $BADCLIENT: build the test helpers" >&2
-		return 1
-	}
 	T=$BATS_TEST_TMPDIR
 	BG=()
 	IN_NS=()
 }
 
 teardown() {
-	local v p fd
+	local p fd
 	# A program or grandchild still waiting on its fifo: let it go (a
 	# read-write open never blocks, and a reader waiting sees EOF).
 	if [ -p "$T/go" ]; then
 		exec {fd}<>"$T/go"
 		exec {fd}>&-
 	fi
-	for v in ${!HOLD_PID_@}; do
-		if [ -n "${!v}" ]; then kill "${!v}" 2>/dev/null || true; fi
-	done
-	for v in ${!HOLD_FD_@}; do
-		if [ -n "${!v}" ]; then eval "exec ${!v}>&-"; fi
-	done
 	for p in "${BG[@]}"; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
 	common_teardown
-}
-
-# close_holds: in a background subshell, let go of the write ends of the
-# holds' fifos, so a release is not kept from its client by this process.
-close_holds() {
-	local v
-	for v in ${!HOLD_FD_@}; do
-		[ -n "${!v}" ] && eval "exec ${!v}>&-"
-	done
-	return 0
-}
-
-# bg_hold NAME CMD...: run CMD, a client that holds connections until its
-# stdin ends and says so in one line first, until release NAME (lib.bash's
-# release: the client's stdin is the fifo whose write end this shell
-# keeps, as in lib.bash's hold).  Sets HELD to that line.
-bg_hold() {
-	local name=$1 fd
-	shift
-	local base=$T/hold.$name
-	rm -f "$base.in" "$base.out"
-	mkfifo "$base.in"
-	(
-		close_holds
-		exec "$@" <"$base.in" >"$base.out"
-	) &
-	eval "HOLD_PID_$name=$!"
-	exec {fd}>"$base.in"
-	eval "HOLD_FD_$name=$fd"
-	wait_for grep -q . "$base.out"
-	HELD=$(cat "$base.out")
-}
-
-# bad_hold NAME MODE N [badclient options]: N connections of badclient
-# MODE (silent or noread) to 127.0.0.1:$PORT (from IN_NS, if set), held
-# until release NAME.  Sets BAD to its "connected K" line.
-bad_hold() {
-	local name=$1 mode=$2 n=$3
-	shift 3
-	bg_hold "$name" "${IN_NS[@]}" "$BADCLIENT" "$mode" -n "$n" "$@" \
-	    127.0.0.1 "$PORT"
-	BAD=$HELD
 }
 
 # small_buffers: a private network namespace (unshare -rn) where no TCP
@@ -121,25 +68,6 @@ small_buffers() {
 	printf '#!/bin/sh\nexec nsenter -t %s -U -n -- "%s" "$@"\n' \
 	    "$NS_PID" "$real" >"$TCPWARDEN"
 	chmod +x "$TCPWARDEN"
-}
-
-# kill_holds NAME...: end the clients of these holds all at once, by
-# SIGTERM to their saved pids (not by EOF, which reaches them one by one).
-kill_holds() {
-	local name pids=() v
-	for name in "$@"; do
-		v=HOLD_PID_$name
-		pids+=("${!v}")
-	done
-	kill -TERM "${pids[@]}"
-	for name in "$@"; do
-		v=HOLD_PID_$name
-		wait "${!v}" 2>/dev/null || true
-		eval "HOLD_PID_$name="
-		v=HOLD_FD_$name
-		eval "exec ${!v}>&-"
-		eval "HOLD_FD_$name="
-	done
 }
 
 # start ARGS...: start_server ARGS... (which passes on no descriptor
@@ -260,11 +188,8 @@ every_child_ended() {
 	# to the count it holds, while it runs.
 	prlimit --pid "$SERVER_PID" --nofile="$n":
 	for i in 1 2 3; do
-		(
-			close_holds
-			echo "hello $i" |
-			    exec "$CLIENT" -T 60 127.0.0.1 "$PORT" >"$T/c$i" 2>&1
-		) &
+		echo "hello $i" |
+		    "$CLIENT" -T 60 127.0.0.1 "$PORT" >"$T/c$i" 2>&1 &
 		clients+=($!)
 		BG+=($!)
 	done
@@ -539,7 +464,7 @@ every_child_ended() {
 	    sh -c 'exec 2>/dev/null; echo hi'
 	for a in 2 3 4 5; do
 		(
-			exec "$BADCLIENT" reset -n 250 -T 60 -s "127.0.0.$a" \
+			exec "$CLIENT" --reset 250 -T 60 -s "127.0.0.$a" \
 			    127.0.0.1 "$PORT" >"$T/reset.$a"
 		) &
 		BG+=($!)
@@ -576,10 +501,10 @@ every_child_ended() {
 	start -v -c 100 -C 40 127.0.0.1 0 sh -c 'exec 2>/dev/null
 	    [ "$TCPREMOTEIP" = 127.0.0.3 ] && exec yes flood
 	    read line; echo "got $line"'
-	bad_hold silent silent 30 -s 127.0.0.2
-	[ "$BAD" = "connected 30" ]
-	bad_hold noread noread 30 -s 127.0.0.3
-	[ "$BAD" = "connected 30" ]
+	hold silent 30 --how silent -s 127.0.0.2
+	[ "$HELD" = "connected 30" ]
+	hold noread 30 --how noread -s 127.0.0.3
+	[ "$HELD" = "connected 30" ]
 	wait_for eval '[ "$(total)" = 60 ]'
 	# 60 children wait on their clients; the parent serves others.
 	for i in $(seq 10); do
@@ -607,8 +532,8 @@ every_child_ended() {
 	# Under the 128 KiB a single argument may have on Linux.
 	banner=$(head -c 120000 /dev/zero | tr '\0' b)
 	start -v -c 100 -C 20 -B "$banner" 127.0.0.1 0 echo END
-	bad_hold noread noread 10 -s 127.0.0.2
-	[ "$BAD" = "connected 10" ]
+	hold noread 10 --how noread -s 127.0.0.2
+	[ "$HELD" = "connected 10" ]
 	# Their children are stuck writing the rest of the banner, and hold
 	# their slots.
 	wait_for eval '[ "$(total)" = 10 ]'
@@ -641,12 +566,11 @@ every_child_ended() {
 	msg=$(head -c 120000 /dev/zero | tr '\0' m)
 	start -v -C "1:$msg" 127.0.0.1 0 \
 	    sh -c 'echo ready; exec cat >/dev/null'
-	bg_hold a "${IN_NS[@]}" "$CLIENT" --hold 1 -s 127.0.0.2 127.0.0.1 \
-	    "$PORT"
+	hold a 1 -s 127.0.0.2
 	[ "$HELD" = "held 1" ]
 	# 20 refusals, each with a message the socket cannot take whole.
-	bad_hold noread noread 20 -s 127.0.0.2
-	[ "$BAD" = "connected 20" ]
+	hold noread 20 --how noread -s 127.0.0.2
+	[ "$HELD" = "connected 20" ]
 	wait_for eval '[ "$(count "deny 127\.0\.0\.2:[0-9]* per-client 1/1$")" -eq 20 ]'
 	# Another client is served meanwhile, within its -T.
 	run "${IN_NS[@]}" "$CLIENT" -T 5 -s 127.0.0.3 127.0.0.1 "$PORT" \
@@ -688,7 +612,6 @@ every_child_ended() {
 	# Signals all through: a state dump and a reload, 300 times, the
 	# rules file replaced now and then.
 	(
-		close_holds
 		for i in $(seq 300); do
 			kill -USR1 "$SERVER_PID" && kill -HUP "$SERVER_PID" ||
 			    exit 1
@@ -702,16 +625,13 @@ every_child_ended() {
 	) &
 	sig=$!
 	BG+=($sig)
-	(
-		close_holds
-		exec "$CLIENT" --storm 3000 --conc 40 --src 127.0.0.2-41 \
-		    -T 120 127.0.0.1 "$PORT" >"$T/storm"
-	) &
+	"$CLIENT" --storm 3000 --conc 40 --src 127.0.0.2-41 \
+	    -T 120 127.0.0.1 "$PORT" >"$T/storm" &
 	storm_pid=$!
 	BG+=($storm_pid)
 	wait_for eval '[ "$(count " from 127\.0\.0\.")" -ge 200 ]'
 	# Now 160 children end at once.
-	kill_holds h1 h2 h3 h4
+	release h1 h2 h3 h4
 	wait "$storm_pid"
 	wait "$sig"
 	BG=()

@@ -10,7 +10,6 @@
 # ("-" for an unset variable), then lives until the client closes.
 
 load lib
-load hold
 
 setup_file() {
 	export NS_SKIP= NS_PID=
@@ -73,14 +72,14 @@ setup() {
 	    exec cat >/dev/null')
 }
 
-teardown() { limit_teardown; }
+teardown() { common_teardown; }
 
 # envline [tcpclient options] HOST: connect, split PROG's line into
 # E_PROTO, E_LIP, E_LPORT, E_RIP, E_RPORT, E6_LIP, E6_LPORT, E6_RIP,
 # E6_RPORT.
 envline() {
 	local line
-	line=$(conn "$@") || return 1
+	line=$(connect "$@" </dev/null) || return 1
 	IFS='|' read -r E_PROTO E_LIP E_LPORT E_RIP E_RPORT E6_LIP E6_LPORT \
 	    E6_RIP E6_RPORT <<<"$line"
 	echo "$*: $line"
@@ -108,7 +107,7 @@ envline() {
 	[ "$E6_RPORT" = "$E_RPORT" ] && [ "$E6_LPORT" = "$PORT" ]
 	wait_log "ok [0-9]* :\[2001:db8::1\]:$PORT :\[2001:db8::2\]::$E_RPORT\$"
 	# A specific IPv6 address is IPv6 only.
-	run conn 127.0.0.1
+	run connect 127.0.0.1 </dev/null
 	[ "$status" -ne 0 ]
 }
 
@@ -127,11 +126,11 @@ envline() {
 	wait_log "ok [0-9]* :\[2001:db8::1\]:$PORT :\[2001:db8::2\]::$E_RPORT\$"
 	# Refusals: IPv6 in brackets, IPv4 plain.
 	wait_for eval '[ "$(total)" = 0 ]'
-	hold_open a 1 ::1
+	hold a 1 ::1
 	[ "$HELD" = "held 1" ]
 	reply_is 'busy\r\n' ::1
 	wait_log 'deny \[::1\]:[0-9]* per-client 1/1$'
-	hold_open b 1 127.0.0.1
+	hold b 1 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is 'busy\r\n' 127.0.0.1
 	wait_log 'deny 127\.0\.0\.1:[0-9]* per-client 1/1$'
@@ -140,7 +139,7 @@ envline() {
 
 @test "IPv6 clients are grouped by /64: the dump shows client [2001:db8::]" {
 	start_server -v -C '1:busy\r\n' :: 0 "${PROG[@]}"
-	hold_open a 1 -s 2001:db8::1 2001:db8::1
+	hold a 1 -s 2001:db8::1 2001:db8::1
 	[ "$HELD" = "held 1" ]
 	reply_is 'busy\r\n' -s 2001:db8::2 2001:db8::1
 	wait_log 'deny \[2001:db8::2\]:[0-9]* per-client 1/1$'
@@ -148,7 +147,7 @@ envline() {
 	[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
 	[[ "${lines[1]}" =~ ^"tcpwarden: client [2001:db8::]/64 1/1 pids "[0-9]+$ ]]
 	# Another /64 is another client.
-	hold_open b 1 -s 2001:db8:0:1::1 2001:db8::1
+	hold b 1 -s 2001:db8:0:1::1 2001:db8::1
 	[ "$HELD" = "held 1" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 2/40 clients 2" ]
@@ -158,19 +157,19 @@ envline() {
 
 @test "--ip6-prefix=128 separates 2001:db8::1 and ::2; --ip6-prefix=60 joins /64s" {
 	start_server -v -C '1:busy' --ip6-prefix=128 2001:db8::1 0 "${PROG[@]}"
-	hold_open a 1 -s 2001:db8::1 2001:db8::1
-	hold_open b 1 -s 2001:db8::2 2001:db8::1
+	hold a 1 -s 2001:db8::1 2001:db8::1
+	hold b 1 -s 2001:db8::2 2001:db8::1
 	[ "$HELD" = "held 1" ]
 	reply_is busy -s 2001:db8::2 2001:db8::1
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 2/40 clients 2" ]
 	[[ "$output" == *"tcpwarden: client [2001:db8::1] 1/1 pids "* ]]
 	[[ "$output" == *"tcpwarden: client [2001:db8::2] 1/1 pids "* ]]
-	hold_close_all
+	release_all
 	stop_server
 	# /60 ends inside a byte: 2001:db8:0:1:: and 2001:db8:: share it.
 	start_server -v -C '1:busy' --ip6-prefix=60 2001:db8::1 0 "${PROG[@]}"
-	hold_open a 1 -s 2001:db8:0:1::1 2001:db8::1
+	hold a 1 -s 2001:db8:0:1::1 2001:db8::1
 	[ "$HELD" = "held 1" ]
 	reply_is busy -s 2001:db8::2 2001:db8::1
 	run state
@@ -184,21 +183,21 @@ envline() {
 	for host in :: 0; do
 		start_server -v -C '1:busy' "$host" 0 "${PROG[@]}"
 		# Plain IPv4 first, then the mapped form on an IPv6 socket ...
-		hold_open a 1 127.0.0.1
+		hold a 1 127.0.0.1
 		[ "$HELD" = "held 1" ]
 		reply_is busy ::ffff:127.0.0.1
 		run state
 		[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
 		[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 1/1 pids " ]]
-		hold_close a
+		release a
 		wait_for eval '[ "$(total)" = 0 ]'
 		# ... and the other way round.
-		hold_open b 1 ::ffff:127.0.0.1
+		hold b 1 ::ffff:127.0.0.1
 		[ "$HELD" = "held 1" ]
 		reply_is busy 127.0.0.1
 		run state
 		[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 1/1 pids " ]]
-		hold_close b
+		release b
 		wait_for eval '[ "$(total)" = 0 ]'
 		# The mapped form is the IPv4 client everywhere: environment, log.
 		envline ::ffff:127.0.0.1
@@ -206,21 +205,21 @@ envline() {
 		[ "$E_LIP" = 127.0.0.1 ] && [ "$E6_RIP" = - ]
 		[ "$(log_count 'deny 127\.0\.0\.1:[0-9]* per-client 1/1$')" -eq 2 ]
 		[ "$(log_count '::ffff')" -eq 0 ]
-		hold_close_all
+		release_all
 		stop_server
 	done
 }
 
 @test "mapped IPv4 clients are grouped by the IPv4 prefixes, not the IPv6 ones" {
 	start_server -v -C 1:busy :: 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
 	# Under an IPv6 /64 every mapped address would be one client.
 	envline -s 127.0.0.3 127.0.0.1
 	[ "$E_RIP" = 127.0.0.3 ]
-	hold_close_all
+	release_all
 	stop_server
 	start_server -v -N 1:netfull :: 0 "${PROG[@]}"
-	hold_open a 1 -s ::ffff:127.0.0.2 ::ffff:127.0.0.1
+	hold a 1 -s ::ffff:127.0.0.2 ::ffff:127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is netfull -s 127.0.0.3 127.0.0.1
 	wait_log 'deny 127\.0\.0\.3:[0-9]* per-net 1/1$'
@@ -231,8 +230,8 @@ envline() {
 
 @test "-N per network with --net6-prefix=48; another /48 is still served" {
 	start_server -v -N '2:netfull\r\n' --net6-prefix=48 :: 0 "${PROG[@]}"
-	hold_open a 1 -s 2001:db8::1 2001:db8::1
-	hold_open b 1 -s 2001:db8:0:1::1 2001:db8::1
+	hold a 1 -s 2001:db8::1 2001:db8::1
+	hold b 1 -s 2001:db8:0:1::1 2001:db8::1
 	[ "$HELD" = "held 1" ]
 	reply_is 'netfull\r\n' -s 2001:db8:0:2::1 2001:db8::1
 	wait_log 'deny \[2001:db8:0:2::1\]:[0-9]* per-net 2/2$'
@@ -241,12 +240,12 @@ envline() {
 	run state
 	[[ "$output" == *"tcpwarden: client [2001:db8::]/64 1/10 pids "* ]]
 	[[ "$output" == *"tcpwarden: client [2001:db8:0:1::]/64 1/10 pids "* ]]
-	hold_close_all
+	release_all
 	stop_server
 	# With /64 networks the three /64s are three networks.
 	start_server -v -N '2:netfull\r\n' --net6-prefix=64 :: 0 "${PROG[@]}"
-	hold_open a 1 -s 2001:db8::1 2001:db8::1
-	hold_open b 1 -s 2001:db8:0:1::1 2001:db8::1
+	hold a 1 -s 2001:db8::1 2001:db8::1
+	hold b 1 -s 2001:db8:0:1::1 2001:db8::1
 	envline -s 2001:db8:0:2::1 2001:db8::1
 	[ "$E_RIP" = 2001:db8:0:2::1 ]
 }
@@ -262,14 +261,14 @@ envline() {
 	EOF2
 	start_server -v --rules="$BATS_TEST_TMPDIR/rules" 0 0 \
 	    sh -c 'echo "X=${X-unset}"'
-	[ "$(conn -s 2001:db8::2 2001:db8::1)" = "X=exact" ]
-	[ "$(conn -s 2001:db8:0:2::1 2001:db8::1)" = "X=48" ]
-	[ "$(conn -s 2001:db8:1::1 2001:db8::1)" = "X=32" ]
-	[ "$(conn -s 2001:db8:0:1::1 2001:db8::1)" = "" ]
+	[ "$(connect -s 2001:db8::2 2001:db8::1 </dev/null)" = "X=exact" ]
+	[ "$(connect -s 2001:db8:0:2::1 2001:db8::1 </dev/null)" = "X=48" ]
+	[ "$(connect -s 2001:db8:1::1 2001:db8::1 </dev/null)" = "X=32" ]
+	[ "$(connect -s 2001:db8:0:1::1 2001:db8::1 </dev/null)" = "" ]
 	wait_log 'deny \[2001:db8:0:1::1\]:[0-9]* rule 2001:db8:0:1::/64$'
 	# A rule written as a mapped address is the IPv4 client.
-	[ "$(conn 127.0.0.1)" = "X=v4" ]
-	[ "$(conn ::1)" = "" ]
+	[ "$(connect 127.0.0.1 </dev/null)" = "X=v4" ]
+	[ "$(connect ::1 </dev/null)" = "" ]
 	wait_log 'deny \[::1\]:[0-9]* rule default$'
 	stop_server
 
@@ -280,17 +279,17 @@ envline() {
 	    "$TOP/build/cdbmake-rules" "$BATS_TEST_TMPDIR/r.cdb" "$BATS_TEST_TMPDIR/r.tmp"
 	start_server -v -x "$BATS_TEST_TMPDIR/r.cdb" 0 0 \
 	    sh -c 'echo "X=${X-unset}"'
-	[ "$(conn -s 2001:db8::2 2001:db8::1)" = "X=exact" ]
-	[ "$(conn -s 2001:db8:1::1 2001:db8::1)" = "X=32" ]
-	[ "$(conn -s 2001:db8:0:1::1 2001:db8::1)" = "" ]
-	[ "$(conn ::1)" = "" ]
+	[ "$(connect -s 2001:db8::2 2001:db8::1 </dev/null)" = "X=exact" ]
+	[ "$(connect -s 2001:db8:1::1 2001:db8::1 </dev/null)" = "X=32" ]
+	[ "$(connect -s 2001:db8:0:1::1 2001:db8::1 </dev/null)" = "" ]
+	[ "$(connect ::1 </dev/null)" = "" ]
 }
 
 @test "accept queues: one /64 waits in one queue, and an IPv4 client of host 0 in its own" {
 	local i=0 src dst p pids=() q
 	# One slot, taken: whatever comes next waits in the queues.
 	start_server -c 1 0 0 "${PROG[@]}"
-	hold_open a 1 -s 2001:db8:1::1 2001:db8::1
+	hold a 1 -s 2001:db8:1::1 2001:db8::1
 	[ "$HELD" = "held 1" ]
 	# 2001:db8::1 and 2001:db8::2 are one client (a /64): four
 	# connections; 127.0.0.1, IPv4 packets on the IPv6 socket: three.
@@ -299,7 +298,8 @@ envline() {
 		i=$((i + 1))
 		dst=2001:db8::1
 		[ "$src" = 127.0.0.1 ] && dst=127.0.0.1
-		conn -s "$src" -T 60 "$dst" >"$BATS_TEST_TMPDIR/q.$i" 3>&- &
+		connect -s "$src" -T 60 "$dst" </dev/null \
+		    >"$BATS_TEST_TMPDIR/q.$i" 3>&- &
 		pids+=($!)
 	done
 	# The counts waiting, by queue, smallest first.
@@ -313,7 +313,7 @@ envline() {
 	echo "waiting in the queues: $q"
 	# Four and three, or all seven if the two clients share a queue.
 	[ "$q" = "3 4 " ] || [ "$q" = "7 " ]
-	hold_close a
+	release a
 	for p in "${pids[@]}"; do
 		wait "$p"
 	done

@@ -12,6 +12,18 @@ CHILDSTATE=$H/childstate
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# close_fds: close every descriptor above 2 of this subshell, such as
+# bats' own: a process of it outliving its test would keep them, and bats
+# would wait for it forever.
+close_fds() {
+	local fd
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] 2>/dev/null && exec {fd}>&-
+	done
+	return 0
+}
+
 # start_server ARGS...: run "$TCPWARDEN -1 ARGS..." in the background; set
 # SERVER_PID and PORT.  Its stderr goes to $LOG.  With the array
 # SERVER_PREFIX set, tcpwarden is started through that command (which must
@@ -21,13 +33,9 @@ start_server() {
 	LOG=$BATS_TEST_TMPDIR/log
 	local portfile=$BATS_TEST_TMPDIR/port i
 	: >"$portfile"
-	# Without the descriptors bats holds above 2: a program outliving its
-	# test would keep them, and bats would wait for it forever.
+	# Without the descriptors bats holds above 2 (close_fds).
 	(
-		for fd in /proc/$BASHPID/fd/*; do
-			fd=${fd##*/}
-			[ "$fd" -gt 2 ] 2>/dev/null && exec {fd}>&-
-		done
+		close_fds
 		exec ${SERVER_PREFIX[@]+"${SERVER_PREFIX[@]}"} "$TCPWARDEN" -1 "$@"
 	) >"$portfile" 2>"$LOG" &
 	SERVER_PID=$!
@@ -132,44 +140,145 @@ total() {
 	state | sed -n 's/.*state: \([0-9]*\)\/.*/\1/p' | tail -n 1
 }
 
-# connect [tcpclient options] [HOST]: run the client against $PORT.
+# IN_NS: a command prefix that runs the clients of connect and hold
+# somewhere else (an nsenter into a namespace of the test's own); empty
+# runs them here.
+IN_NS=()
+
+# client_args [tcpclient options] [HOST]: set CLIENT_ARGS to the options,
+# then HOST (127.0.0.1 if not given), then $PORT.  Every tcpclient option
+# but -k takes one value, and no host starts with "-".
+client_args() {
+	CLIENT_ARGS=()
+	while [ $# -gt 0 ] && [[ $1 == -* ]]; do
+		if [ "$1" = -k ] || [ $# -eq 1 ]; then
+			CLIENT_ARGS+=("$1")
+			shift
+		else
+			CLIENT_ARGS+=("$1" "$2")
+			shift 2
+		fi
+	done
+	CLIENT_ARGS+=("${1:-127.0.0.1}" "$PORT")
+}
+
+# connect [tcpclient options] [HOST]: one connection to HOST (127.0.0.1)
+# port $PORT that sends its stdin; the reply, byte for byte, on stdout.
 connect() {
-	local host=127.0.0.1
-	"$CLIENT" "$@" "$host" "$PORT"
+	client_args "$@"
+	"${IN_NS[@]}" "$CLIENT" "${CLIENT_ARGS[@]}"
+}
+
+# reply_is FORMAT [tcpclient options] [HOST]: a connection that sends
+# nothing gets exactly what printf FORMAT makes (so "busy\r\n" checks the
+# CR and the LF too).
+reply_is() {
+	local want=$1 got
+	shift
+	got=$BATS_TEST_TMPDIR/reply
+	connect "$@" </dev/null >"$got" ||
+		{ echo "client failed: $*" >&2; return 1; }
+	# shellcheck disable=SC2059
+	if ! printf -- "$want" | cmp -s - "$got"; then
+		echo "reply to $*: want $(printf -- "$want" | od -An -c)," \
+		    "got $(od -An -c <"$got")" >&2
+		return 1
+	fi
 }
 
 common_teardown() {
+	release_all
 	stop_server
 }
 
-# hold NAME N [tcpclient options]: open N connections to 127.0.0.1:$PORT
-# that each get one line from their program, and keep them until release
-# NAME.  Sets HELD to the client's "held K" line.  Any number of holds may
-# be open.  Call it directly, not in $(...), which would end it at once.
+# The holds still open, by name.
+HOLDS=()
+
+# hold NAME N [tcpclient options] [HOST]: one client (tcpclient --hold N,
+# through IN_NS) keeps N connections to HOST (127.0.0.1) port $PORT until
+# release NAME.  By default each connection got a line from its program
+# first, and HELD is set to the client's "held K" (K connections got a
+# line); with --how silent or --how noread, to its "connected K".  Any
+# number of holds may be open.  Call it directly, never in $(...), which
+# would run it in a subshell and lose it.
+#
+# The client's stdin is a fifo it opens read-write itself, so it never
+# sees EOF and holds until release kills it: no descriptor of ours has to
+# stay open for it, so no later process can inherit one and keep a hold
+# alive by mistake.
 hold() {
-	local name=$1 n=$2 host=127.0.0.1 fd
+	local name=$1 n=$2 base out
 	shift 2
-	local base=$BATS_TEST_TMPDIR/hold.$name
+	client_args "$@"
+	base=$BATS_TEST_TMPDIR/hold.$name
 	rm -f "$base.in" "$base.out"
-	mkfifo "$base.in"
-	# The client must not inherit the write ends of other holds, or
-	# their release would never reach their clients.
+	mkfifo "$base.in" "$base.out"
 	(
-		for v in ${!HOLD_FD_@}; do eval "exec ${!v}>&-"; done
-		exec "$CLIENT" --hold "$n" "$@" "$host" "$PORT" \
-		    <"$base.in" >"$base.out"
+		close_fds
+		exec "${IN_NS[@]}" "$CLIENT" --hold "$n" "${CLIENT_ARGS[@]}" \
+		    <>"$base.in" >"$base.out"
 	) &
-	eval "HOLD_PID_$name=$!"
-	# Opening the write end waits for the client to open the read end.
-	exec {fd}>"$base.in"
-	eval "HOLD_FD_$name=$fd"
-	wait_for grep -q '^held' "$base.out"
-	HELD=$(cat "$base.out")
+	printf -v "HOLD_PID_$name" %s "$!"
+	HOLDS+=("$name")
+	# The client opens the fifo before it runs, so this cannot block for
+	# long; the read is bounded by its own -T and by ours.
+	exec {out}<"$base.out"
+	HELD=
+	read -r -t 60 HELD <&"$out" || true
+	exec {out}<&-
 }
 
-# release NAME: end the connections of hold NAME.
+# release NAME...: end the connections of these holds, all at once (a
+# SIGTERM to each client, then a wait for each).
 release() {
-	local fdvar=HOLD_FD_$1 pidvar=HOLD_PID_$1
-	eval "exec ${!fdvar}>&-"
-	wait "${!pidvar}"
+	local name v pids=()
+	for name in "$@"; do
+		v=HOLD_PID_$name
+		[ -n "${!v:-}" ] && pids+=("${!v}")
+	done
+	[ ${#pids[@]} -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null
+	for name in "$@"; do
+		v=HOLD_PID_$name
+		[ -n "${!v:-}" ] && { wait "${!v}" 2>/dev/null || true; }
+		printf -v "$v" %s ""
+	done
+	return 0
+}
+
+# release_all: end every hold still open.
+release_all() {
+	[ ${#HOLDS[@]} -eq 0 ] || release "${HOLDS[@]}"
+	HOLDS=()
+}
+
+# children: the server's child processes, one "PID STATE" line each
+# (STATE as in /proc: Z for a zombie).  Read from the children lists of
+# its threads, or where the kernel lacks those, from every process' stat.
+children() {
+	local pid f s fields pids=()
+	if [ -e "/proc/$SERVER_PID/task/$SERVER_PID/children" ]; then
+		read -r -a pids < <(cat /proc/"$SERVER_PID"/task/*/children) || true
+	else
+		for f in /proc/[0-9]*/stat; do
+			{ read -r s <"$f"; } 2>/dev/null || continue
+			read -r -a fields <<<"${s##*) }"
+			[ "${fields[1]}" = "$SERVER_PID" ] || continue
+			f=${f#/proc/}
+			pids+=("${f%/stat}")
+		done
+	fi
+	for pid in "${pids[@]}"; do
+		{ read -r s <"/proc/$pid/stat"; } 2>/dev/null || continue
+		# The name may hold spaces and parentheses: cut after the last ")".
+		read -r -a fields <<<"${s##*) }"
+		echo "$pid ${fields[0]}"
+	done
+}
+
+no_children() { [ -z "$(children)" ]; }
+
+# status_max: the highest live count in the log's "status: n/max" lines.
+status_max() {
+	sed -n 's/^tcpwarden: status: \([0-9]*\)\/.*/\1/p' "$LOG" |
+	    sort -n | tail -n 1
 }

@@ -9,7 +9,6 @@
 # its limit, which never ends in "ready".
 
 load lib
-load hold
 
 setup() {
 	STARTS=$BATS_TEST_TMPDIR/starts
@@ -20,14 +19,14 @@ setup() {
 
 teardown() {
 	[ -z "${READER:-}" ] || kill -CONT "$READER" 2>/dev/null || true
-	limit_teardown
+	common_teardown
 }
 
 started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "-C 2:msg: the third connection of a client gets the message and no child" {
 	start_server -v -C '2:busy\r\n' 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 2 127.0.0.1
+	hold a 2 127.0.0.1
 	[ "$HELD" = "held 2" ]
 	reply_is 'busy\r\n' 127.0.0.1
 	wait_log 'deny 127\.0\.0\.1:[0-9]* per-client 2/2$'
@@ -42,13 +41,13 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "-C: a client at its limit does not block another address" {
 	start_server -v -C '2:busy\r\n' 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 2 127.0.0.1
+	hold a 2 127.0.0.1
 	[ "$HELD" = "held 2" ]
 	reply_is 'busy\r\n' 127.0.0.1
 	reply_is 'ready\n' -s 127.0.0.2 127.0.0.1
 	# Its child has exited; once reaped, 127.0.0.2 has its whole limit.
 	wait_for eval '[ "$(total)" = 2 ]'
-	hold_open b 2 -s 127.0.0.2 127.0.0.1
+	hold b 2 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 2" ]
 	reply_is 'busy\r\n' -s 127.0.0.2 127.0.0.1
 	run state
@@ -60,24 +59,24 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "-C: when a held connection ends, the client can again hold exactly its limit" {
 	start_server -v -C 2:busy 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 127.0.0.1
-	hold_open b 1 127.0.0.1
+	hold a 1 127.0.0.1
+	hold b 1 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is 'busy' 127.0.0.1
-	hold_close a
+	release a
 	wait_for eval '[ "$(total)" = 1 ]'
 	# One slot is back: one more connection is served, the next refused.
 	# (busy has no newline, so hold counts only served connections.)
-	hold_open c 2 127.0.0.1
+	hold c 2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is 'busy' 127.0.0.1
 	run state
 	[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 2/2 pids " ]]
 	# All gone: the whole limit is back, and no more.
-	hold_close b
-	hold_close c
+	release b
+	release c
 	wait_for eval '[ "$(total)" = 0 ]'
-	hold_open d 3 127.0.0.1
+	hold d 3 127.0.0.1
 	[ "$HELD" = "held 2" ]
 	reply_is 'busy' 127.0.0.1
 	[ "$(log_count 'per-client 2/2$')" -eq 5 ]
@@ -96,7 +95,7 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	READER=$!
 	start_server -v -C 1:busy 127.0.0.1 0 "${PROG[@]}"
 	LOG=$pipe.txt
-	hold_open a 1 127.0.0.1
+	hold a 1 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	wait_log 'status: 1/40'
 	# Pause the reader and fill the pipe to the last byte (with empty
@@ -124,11 +123,11 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	}
 	wait_for blocked
 	# The held connection ends: its child exits and becomes a zombie.
-	hold_close a
+	release a
 	zombie() { [[ "$(children)" == *" Z"* ]]; }
 	wait_for zombie
 	# The client connects again; the kernel queues the connection.
-	conn -T 20 127.0.0.1 >"$reply" &
+	connect -T 20 127.0.0.1 </dev/null >"$reply" &
 	local again=$!
 	queued() {
 		[ "$(ss -Htln "sport = :$PORT" | awk '{ n += $2 } END { print n }')" = 1 ]
@@ -143,7 +142,7 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "-C is 10 by default" {
 	start_server -v 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 11 127.0.0.1
+	hold a 11 127.0.0.1
 	[ "$HELD" = "held 10" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 10/40 clients 1" ]
@@ -154,15 +153,15 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "-C is capped at -c, by default and when given larger" {
 	start_server -c 3 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 3 127.0.0.1
+	hold a 3 127.0.0.1
 	[ "$HELD" = "held 3" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 3/3 clients 1" ]
 	[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 3/3 pids " ]]
-	hold_close a
+	release a
 	stop_server
 	start_server -c 3 -C 5 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 3 127.0.0.1
+	hold a 3 127.0.0.1
 	[ "$HELD" = "held 3" ]
 	run state
 	[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.1 3/3 pids " ]]
@@ -170,11 +169,11 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "-c: at the limit a connection waits in the backlog and is served when a slot frees" {
 	start_server -v -c 2 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
-	hold_open b 1 -s 127.0.0.3 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
+	hold b 1 -s 127.0.0.3 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	local reply=$BATS_TEST_TMPDIR/waiting
-	conn -s 127.0.0.4 -T 30 127.0.0.1 >"$reply" &
+	connect -s 127.0.0.4 -T 30 127.0.0.1 </dev/null >"$reply" &
 	local waiting=$!
 	# The kernel completed the handshake: the connection sits in the
 	# listening sockets' accept queues (their Recv-Q), not in tcpwarden.
@@ -191,7 +190,7 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	[ ! -s "$reply" ]
 	kill -0 "$waiting"
 	# A slot frees: the waiting connection is served.
-	hold_close a
+	release a
 	wait "$waiting"
 	[ "$(cat "$reply")" = ready ]
 	grep -qx '127.0.0.4 1' "$STARTS"
@@ -212,9 +211,9 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "-N: per-network limit over /24 with --net4-prefix=24, other networks served" {
 	start_server -v -N '3:netfull\r\n' --net4-prefix=24 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
-	hold_open b 1 -s 127.0.0.3 127.0.0.1
-	hold_open c 1 -s 127.0.0.4 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
+	hold b 1 -s 127.0.0.3 127.0.0.1
+	hold c 1 -s 127.0.0.4 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is 'netfull\r\n' -s 127.0.0.5 127.0.0.1
 	wait_log 'deny 127\.0\.0\.5:[0-9]* per-net 3/3$'
@@ -225,9 +224,9 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	reply_is 'ready\n' -s 127.0.1.2 127.0.0.1
 	[ "$(started)" -eq 4 ]
 	# A slot of the network frees: the network takes one more.
-	hold_close b
+	release b
 	wait_for eval '[ "$(total)" = 2 ]'
-	hold_open d 2 -s 127.0.0.5 127.0.0.1
+	hold d 2 -s 127.0.0.5 127.0.0.1
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 3/40 clients 3 nets 1" ]
 	[[ "$output" == *"client 127.0.0.5 1/10 pids "* ]]
@@ -235,8 +234,8 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "-N: --net4-prefix=16 makes 127.0.0.x and 127.0.1.x one network" {
 	start_server -v -N 2:netfull --net4-prefix=16 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
-	hold_open b 1 -s 127.0.1.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
+	hold b 1 -s 127.0.1.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is 'netfull' -s 127.0.2.2 127.0.0.1
 	reply_is 'ready\n' -s 127.1.0.2 127.0.0.1
@@ -245,7 +244,7 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "--ip4-prefix=24: addresses of one /24 share one client budget" {
 	start_server -v -C '1:busy\r\n' --ip4-prefix=24 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is 'busy\r\n' -s 127.0.0.3 127.0.0.1
 	wait_log 'deny 127\.0\.0\.3:[0-9]* per-client 1/1$'
@@ -253,21 +252,21 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
 	[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.0/24 1/1 pids "[0-9]+$ ]]
 	# Another /24 is another client.
-	hold_open b 1 -s 127.0.1.2 127.0.0.1
+	hold b 1 -s 127.0.1.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	run state
 	[[ "$output" == *"client 127.0.1.0/24 1/1 pids "* ]]
 	# Without the option, the two addresses are two clients.
-	hold_close_all
+	release_all
 	stop_server
 	start_server -v -C '1:busy\r\n' 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
 	reply_is 'ready\n' -s 127.0.0.3 127.0.0.1
 }
 
 @test "--ip4-prefix=30: a prefix that ends inside a byte" {
 	start_server -v -C 1:busy --ip4-prefix=30 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.5 127.0.0.1
+	hold a 1 -s 127.0.0.5 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is busy -s 127.0.0.7 127.0.0.1
 	reply_is busy -s 127.0.0.4 127.0.0.1
@@ -279,7 +278,7 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "MAXCONNIP overrides -C" {
 	MAXCONNIP=1 start_server -v -C 5:busy 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 127.0.0.1
+	hold a 1 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is 'busy' 127.0.0.1
 	wait_log 'deny 127\.0\.0\.1:[0-9]* per-client 1/1$'
@@ -289,14 +288,14 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "MAXCONNC overrides -N, and sets a per-network limit without it" {
 	MAXCONNC=2 start_server -v -N 5:netfull 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
-	hold_open b 1 -s 127.0.0.3 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
+	hold b 1 -s 127.0.0.3 127.0.0.1
 	reply_is 'netfull' -s 127.0.0.4 127.0.0.1
 	wait_log 'deny 127\.0\.0\.4:[0-9]* per-net 2/2$'
-	hold_close_all
+	release_all
 	stop_server
 	MAXCONNC=1 start_server -v 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is '' -s 127.0.0.3 127.0.0.1
 	wait_log 'deny 127\.0\.0\.3:[0-9]* per-net 1/1$'
@@ -306,17 +305,17 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 @test "DIEMSG replaces the -C and -N messages, with CRLF appended" {
 	DIEMSG='go away' start_server -v -C '1:busy\r\n' -N '2:netfull\r\n' \
 	    127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
 	reply_is 'go away\r\n' -s 127.0.0.2 127.0.0.1
 	wait_log 'deny 127\.0\.0\.2:[0-9]* per-client 1/1$'
-	hold_open b 1 -s 127.0.0.3 127.0.0.1
+	hold b 1 -s 127.0.0.3 127.0.0.1
 	reply_is 'go away\r\n' -s 127.0.0.4 127.0.0.1
 	wait_log 'deny 127\.0\.0\.4:[0-9]* per-net 2/2$'
 	# DIEMSG also speaks for limits given only in the environment.
-	hold_close_all
+	release_all
 	stop_server
 	DIEMSG=full MAXCONNIP=1 start_server 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 127.0.0.1
+	hold a 1 127.0.0.1
 	reply_is 'full\r\n' 127.0.0.1
 }
 
@@ -348,7 +347,7 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "refused connections never consume a slot" {
 	start_server -v -c 2 -C 1:busy 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
 	local i
 	for i in $(seq 20); do
 		reply_is 'busy' -s 127.0.0.2 127.0.0.1
@@ -357,17 +356,17 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 1/2 clients 1" ]
 	# The second slot of -c is still free for another client ...
-	hold_open b 1 -s 127.0.0.3 127.0.0.1
+	hold b 1 -s 127.0.0.3 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 2/2 clients 2" ]
 	# ... and after the refusals, each client's count falls back to 0.
-	hold_close_all
+	release_all
 	wait_for eval '[ "$(total)" = 0 ]'
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 0/2 clients 0" ]
-	hold_open c 1 -s 127.0.0.2 127.0.0.1
-	hold_open d 1 -s 127.0.0.3 127.0.0.1
+	hold c 1 -s 127.0.0.2 127.0.0.1
+	hold d 1 -s 127.0.0.3 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 2/2 clients 2" ]
@@ -376,30 +375,30 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "per-network refusals never consume a slot either" {
 	start_server -v -N 1:netfull 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
 	local i
 	for i in $(seq 20); do
 		reply_is 'netfull' -s 127.0.0.3 127.0.0.1
 	done
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1 nets 1" ]
-	hold_close a
+	release a
 	wait_for eval '[ "$(total)" = 0 ]'
-	hold_open b 2 -s 127.0.0.3 127.0.0.1
+	hold b 2 -s 127.0.0.3 127.0.0.1
 	[ "$HELD" = "held 1" ]
 }
 
 @test "TCPCONCURRENCY counts this client's live connections, this one included" {
 	start_server -v 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 127.0.0.1
-	hold_open b 2 127.0.0.1
-	hold_open c 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 127.0.0.1
+	hold b 2 127.0.0.1
+	hold c 1 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	[ "$(cat "$STARTS")" = "127.0.0.1 1
 127.0.0.1 2
 127.0.0.1 3
 127.0.0.2 1" ]
-	hold_close b
+	release b
 	wait_for eval '[ "$(total)" = 2 ]'
 	reply_is 'ready\n' 127.0.0.1
 	[ "$(tail -n 1 "$STARTS")" = "127.0.0.1 2" ]
@@ -407,8 +406,8 @@ started() { wc -l <"$STARTS" | tr -d ' '; }
 
 @test "--ip4-prefix: TCPCONCURRENCY counts the whole client prefix" {
 	start_server -v --ip4-prefix=24 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
-	hold_open b 1 -s 127.0.0.3 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
+	hold b 1 -s 127.0.0.3 127.0.0.1
 	[ "$(cat "$STARTS")" = "127.0.0.2 1
 127.0.0.3 2" ]
 }

@@ -7,7 +7,6 @@
 # the exit codes.  IPv6 clients: ipv6.bats.
 
 load lib
-load hold
 
 bats_require_minimum_version 1.5.0
 
@@ -23,7 +22,7 @@ teardown() {
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
-	limit_teardown
+	common_teardown
 }
 
 # listeners: the Recv-Q of each socket listening on $PORT, one a line.
@@ -53,11 +52,11 @@ queued() { [ "$(listeners | awk '{ n += $1 } END { print n + 0 }')" = "$1" ]; }
 	local a k p
 	# One slot, taken: whatever comes next waits in the queues.
 	start_server -c 1 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	for a in $(seq 10 17); do
 		for k in 1 2 3; do
-			conn -s "127.0.0.$a" -T 60 127.0.0.1 \
+			connect -s "127.0.0.$a" -T 60 127.0.0.1 </dev/null \
 			    >"$T/reply.$a.$k" 3>&- &
 			BG+=($!)
 		done
@@ -71,7 +70,7 @@ queued() { [ "$(listeners | awk '{ n += $1 } END { print n + 0 }')" = "$1" ]; }
 		[ $((k % 3)) -eq 0 ]
 	done
 	# The slot frees: every waiting connection is served, one at a time.
-	hold_close a
+	release a
 	for p in "${BG[@]}"; do
 		wait "$p"
 	done
@@ -87,15 +86,15 @@ queued() { [ "$(listeners | awk '{ n += $1 } END { print n + 0 }')" = "$1" ]; }
 @test "--ip4-prefix=24: the queues are by client as -C counts them, so a whole /24 waits in one" {
 	local a p
 	start_server -c 1 --ip4-prefix=24 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.1.2 127.0.0.1
+	hold a 1 -s 127.0.1.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	for a in $(seq 10 17); do
-		conn -s "127.0.0.$a" -T 60 127.0.0.1 >"$T/reply.$a" 3>&- &
+		connect -s "127.0.0.$a" -T 60 127.0.0.1 </dev/null >"$T/reply.$a" 3>&- &
 		BG+=($!)
 	done
 	wait_for queued 8
 	[ "$(listeners | grep -vx 0)" = 8 ]
-	hold_close a
+	release a
 	for p in "${BG[@]}"; do
 		wait "$p"
 	done

@@ -9,14 +9,13 @@
 # writes "ready" and lives until the client closes.
 
 load lib
-load hold
 
 setup() {
 	FLAG=$BATS_TEST_TMPDIR/flag
 	HOLDER=none
 }
 
-teardown() { limit_teardown; }
+teardown() { common_teardown; }
 
 prog() {
 	PROG=(sh -c '[ -e "$1" ] || [ "$TCPREMOTEIP" = "$2" ] || exit 0
@@ -61,7 +60,7 @@ holds_limit() {
 	local limit=$1 a
 	shift
 	for a in "$@"; do
-		hold_open "h${a//./_}" $((limit + 1)) -T 5 -s "$a" 127.0.0.1
+		hold "h${a//./_}" $((limit + 1)) -T 5 -s "$a" 127.0.0.1
 		[ "$HELD" = "held $limit" ] || { echo "$a: $HELD"; return 1; }
 		reply_is full -s "$a" 127.0.0.1
 	done
@@ -71,7 +70,7 @@ holds_limit() {
 		[[ "$output" == *"client $a $limit/$limit pids "* ]] ||
 		    { echo "no $a $limit/$limit in: $output"; return 1; }
 	done
-	hold_close_all
+	release_all
 	wait_for eval '[ "$(total)" = 0 ]'
 }
 
@@ -82,12 +81,12 @@ holds_limit() {
 	# One client is at its limit all through the storm: the per-client
 	# limit bites for every one of its connections, and sometimes for
 	# the others.
-	hold_open holder 3 -s $HOLDER 127.0.0.1
+	hold holder 3 -s $HOLDER 127.0.0.1
 	[ "$HELD" = "held 3" ]
 	storm 3000 50 2 41
 	# 3000 round robin over 40 addresses: 75 from the holder, all refused.
 	[ "$(log_count 'deny 127\.0\.0\.41:[0-9]* per-client 3/3$')" -eq 75 ]
-	hold_close holder
+	release holder
 	settled $MAX
 	accounted 3003
 	[ "$(status_max)" -le $MAX ]
@@ -144,11 +143,11 @@ pidfds() { ls -l "/proc/$SERVER_PID/fd" | grep -c 'pidfd' || true; }
 	    -v --queues=1 -c $MAX -C 300:full 127.0.0.1 0 "${PROG[@]}"
 	# 260 live children, past the 256 from which children get pidfds:
 	# 20 with one, 240 without, through the storm.
-	hold_open holder 260 -s $HOLDER 127.0.0.1
+	hold holder 260 -s $HOLDER 127.0.0.1
 	[ "$HELD" = "held 260" ]
 	[ "$(pidfds)" -eq 20 ]
 	storm 2000 50 2 40
-	hold_close holder
+	release holder
 	settled $MAX
 	accounted 2260
 }
@@ -157,31 +156,31 @@ pidfds() { ls -l "/proc/$SERVER_PID/fd" | grep -c 'pidfd' || true; }
 	MAX=400 HOLDER=127.0.0.41
 	prog
 	start_server -v --queues=1 -c $MAX -C 300:full 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 200 -s $HOLDER 127.0.0.1
+	hold a 200 -s $HOLDER 127.0.0.1
 	[ "$HELD" = "held 200" ]
 	echo "200 live: $(pidfds) pidfds"
 	[ "$(pidfds)" -eq 0 ]
-	hold_open b 100 -s $HOLDER 127.0.0.1
+	hold b 100 -s $HOLDER 127.0.0.1
 	[ "$HELD" = "held 100" ]
 	echo "300 live: $(pidfds) pidfds"
 	[ "$(pidfds)" -eq 300 ]
 	# Through a storm at 300 live, children come and go by pidfd only.
 	storm 1000 50 2 40
 	wait_for eval '[ "$(pidfds)" -eq 300 ]'
-	hold_close b
+	release b
 	wait_for eval '[ "$(total)" = 200 ]'
 	# The 200 keep theirs; 100 more, at 200 live (over 128), get one.
-	hold_open c 100 -s $HOLDER 127.0.0.1
+	hold c 100 -s $HOLDER 127.0.0.1
 	[ "$HELD" = "held 100" ]
 	[ "$(pidfds)" -eq 300 ]
-	hold_close c
-	hold_close a
+	release c
+	release a
 	settled $MAX
 	# Under 128, none.
-	hold_open d 10 -s $HOLDER 127.0.0.1
+	hold d 10 -s $HOLDER 127.0.0.1
 	[ "$HELD" = "held 10" ]
 	[ "$(pidfds)" -eq 0 ]
-	hold_close d
+	release d
 	storm 500 50 2 40
 	settled $MAX
 	accounted 1910
@@ -195,11 +194,11 @@ pidfds() { ls -l "/proc/$SERVER_PID/fd" | grep -c 'pidfd' || true; }
 	# has a pidfd.
 	start_server -v -B 'hi
 ' -c $MAX -C 300:full 127.0.0.1 0 "${PROG[@]}"
-	hold_open holder 260 -s $HOLDER 127.0.0.1
+	hold holder 260 -s $HOLDER 127.0.0.1
 	[ "$HELD" = "held 260" ]
 	[ "$(pidfds)" -eq 260 ]
 	storm 2000 50 2 40
-	hold_close holder
+	release holder
 	settled $MAX
 	accounted 2260
 }
