@@ -29,82 +29,20 @@ setup_file() {
 	printf '127.0.0.14 %s.test\n' "$(printf 'a%.0s' $(seq 600))" >>"$T/hosts"
 	# A resolver that would wait a minute without our deadline.
 	printf 'nameserver 127.0.0.1\noptions timeout:30 attempts:2\n' >"$T/resolv"
-
-	# ns.sh [-H hostsfile] [-N "nss sources"] [-R resolvfile] --
-	#     [FAKEIDENT ARGS... --] COMMAND...
-	# Run inside `unshare -rnm`: loopback up, the given files over /etc,
-	# fakeident started if asked (and waited for on its "ready" line), then
-	# COMMAND; then fakeident's lines, each as "server: LINE".  The exit
-	# status is COMMAND's.
-	cat >"$T/ns.sh" <<'EOF'
-set -u
-hosts= nss= resolv=
-while getopts H:N:R: o; do
-	case $o in
-	H) hosts=$OPTARG ;;
-	N) nss=$OPTARG ;;
-	R) resolv=$OPTARG ;;
-	*) exit 2 ;;
-	esac
-done
-shift $((OPTIND - 1))
-# Before a second "--": fakeident's arguments; after it, or with none,
-# the command.
-server=() cmd=("$@")
-for ((i = 1; i <= $#; i++)); do
-	if [ "${!i}" = -- ]; then
-		server=("${@:1:i-1}") cmd=("${@:i+1}")
-		break
-	fi
-done
-ip link set lo up || exit 2
-if [ -n "$hosts" ]; then mount --bind "$hosts" /etc/hosts || exit 2; fi
-if [ -n "$nss" ]; then
-	printf 'hosts: %s\n' "$nss" >"$NS_TMP/nsswitch"
-	mount --bind "$NS_TMP/nsswitch" /etc/nsswitch.conf || exit 2
-fi
-if [ -n "$resolv" ]; then mount --bind "$resolv" /etc/resolv.conf || exit 2; fi
-# A running nscd would answer from the host's view: hide its socket.
-for d in /run/nscd /var/run/nscd; do
-	if [ -d "$d" ]; then mount -t tmpfs none "$d" || exit 2; fi
-done
-pid=
-if [ ${#server[@]} -gt 0 ]; then
-	fifo="$NS_TMP/fifo.$$"
-	mkfifo "$fifo" || exit 2
-	# Not on fd 3 (bats waits for every holder of its TAP stream).
-	"$FAKEIDENT" "${server[@]}" >"$fifo" 3>&- &
-	pid=$!
-	exec 3<"$fifo"
-	rm -f "$fifo"
-	if ! read -r -t 10 line <&3 || [ "$line" != ready ]; then
-		echo "fakeident did not start: ${line:-}"
-		exit 2
-	fi
-fi
-"${cmd[@]}"
-rc=$?
-if [ -n "$pid" ]; then
-	# Our own unwaited child, so the pid cannot have been reused.
-	kill "$pid" 2>/dev/null
-	wait "$pid"
-	while read -r -t 10 line <&3; do echo "server: $line"; done
-fi
-exit $rc
-EOF
-	export NS_TMP="$T" FAKEIDENT="$BUILD/fakeident"
 }
 
 setup() {
 	T="$BATS_FILE_TMPDIR"
 	LC="$BUILD/lookupcheck"
+	export BATS_TEST_DIRNAME BATS_TEST_TMPDIR FAKEIDENT="$BUILD/fakeident"
 	unshare -rnm true 2>/dev/null ||
 		skip "needs user, network and mount namespaces (unshare -rnm)"
 }
 
-# ns [ns.sh options] -- [fakeident args --] command...: bounded by 20 s.
+# ns [ns.bash options] -- COMMAND...: COMMAND in the namespaces of
+# tests/ns.bash, bounded by 20 s.
 ns() {
-	run timeout 20 unshare -rnm bash "$T/ns.sh" "$@"
+	run timeout 20 unshare -rnm bash "$BATS_TEST_DIRNAME/ns.bash" "$@"
 }
 
 need_glibc_nss() {
@@ -182,7 +120,7 @@ revname() {
 	# The fake PTR for 127.0.0.6 claims good.example.test, which the
 	# hosts file puts at 127.0.0.5.
 	ns -H "$T/hosts" -N "files dns" -R "$T/resolv" -- \
-	    dns-ptr good.example.test -- \
+	    with_fake dns-ptr good.example.test -- \
 	    sh -c "'$LC' host 127.0.0.6 && '$LC' host -p 127.0.0.6"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "host good.example.test" ]
@@ -192,7 +130,7 @@ revname() {
 
 @test "host: -t bounds a resolver that never answers" {
 	need_glibc_nss
-	ns -H "$T/hosts" -N dns -R "$T/resolv" -- dns-silent -- \
+	ns -H "$T/hosts" -N dns -R "$T/resolv" -- with_fake dns-silent -- \
 	    timeout 10 "$LC" host -t 1 127.0.0.6
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "nohost" ]
@@ -203,7 +141,7 @@ revname() {
 @test "host: -t bounds the forward look-up of -p too" {
 	need_glibc_nss
 	# The PTR query is answered, the A and AAAA queries are not.
-	ns -N dns -R "$T/resolv" -- dns-ptr slow.example.test -- \
+	ns -N dns -R "$T/resolv" -- with_fake dns-ptr slow.example.test -- \
 	    timeout 10 "$LC" host -p -t 1 127.0.0.6
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "nohost" ]
@@ -218,7 +156,7 @@ ident() {
 	local server=()
 	while [ "$1" != -- ]; do server+=("$1"); shift; done
 	shift
-	ns -- "${server[@]}" -- timeout 10 "$LC" ident "$@"
+	ns -- with_fake "${server[@]}" -- timeout 10 "$LC" ident "$@"
 }
 
 @test "ident: USERID reply, and the query names remote port then local port" {

@@ -43,91 +43,6 @@ setup_file() {
 	# For -p: the fake DNS server, answering quickly or not at all.
 	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
 	    >"$T/resolv"
-
-	# ns.sh [-H hostsfile] [-N "nss sources"] [-R resolvfile] -- COMMAND...
-	# Run inside `unshare -rnm --pid --fork`: loopback up, the given
-	# files over /etc, tests/lib.bash and the helpers below loaded, then
-	# COMMAND (an exported function of this file); on the way out the
-	# server and every fakeident are stopped by their saved pids.  The
-	# exit status is COMMAND's.
-	cat >"$T/ns.sh" <<'EOF'
-set -u
-# Not fd 3: bats waits for every holder of its TAP stream.
-exec 3>&-
-hosts= nss= resolv=
-while getopts H:N:R: o; do
-	case $o in
-	H) hosts=$OPTARG ;;
-	N) nss=$OPTARG ;;
-	R) resolv=$OPTARG ;;
-	*) exit 2 ;;
-	esac
-done
-shift $((OPTIND - 1))
-ip link set lo up || exit 2
-if [ -n "$hosts" ]; then mount --bind "$hosts" /etc/hosts || exit 2; fi
-if [ -n "$nss" ]; then
-	printf 'hosts: %s\n' "$nss" >"$BATS_TEST_TMPDIR/nsswitch"
-	mount --bind "$BATS_TEST_TMPDIR/nsswitch" /etc/nsswitch.conf || exit 2
-fi
-if [ -n "$resolv" ]; then mount --bind "$resolv" /etc/resolv.conf || exit 2; fi
-# A running nscd would answer from the host's view: hide its socket.
-for d in /run/nscd /var/run/nscd; do
-	if [ -d "$d" ]; then mount -t tmpfs none "$d" || exit 2; fi
-done
-
-. "$BATS_TEST_DIRNAME/lib.bash"
-
-FAKE_PIDS=()
-# fake NAME FAKEIDENT-ARGS...: start fakeident, its lines going to
-# $BATS_TEST_TMPDIR/fake.NAME, and wait for its "ready".
-fake() {
-	local out=$BATS_TEST_TMPDIR/fake.$1
-	shift
-	: >"$out"
-	"$FAKEIDENT" "$@" >"$out" 2>&1 &
-	FAKE_PIDS+=($!)
-	wait_for grep -qx ready "$out" || {
-		echo "fakeident $* did not start: $(cat "$out")"
-		return 1
-	}
-}
-
-# pconnect SRC SPORT [DST]: connect from SRC:SPORT (a fixed port, so that
-# a fake ident reply can name it) to DST (127.0.0.1) port $PORT, send
-# nothing, print what comes back until EOF; at most PTIME seconds (8).
-pconnect() {
-	perl -MIO::Socket::IP -e '
-		alarm $ARGV[4];
-		my $s = IO::Socket::IP->new(Proto => "tcp",
-		    LocalHost => $ARGV[0], LocalPort => $ARGV[1],
-		    ReuseAddr => 1, PeerHost => $ARGV[2],
-		    PeerPort => $ARGV[3]) or die "pconnect: $@\n";
-		shutdown($s, 1);
-		binmode $s;
-		binmode STDOUT;
-		print while <$s>;' "$1" "$2" "${3:-127.0.0.1}" "$PORT" "${PTIME:-8}"
-}
-
-# ask SRC: connect from SRC (any port), print what the program said.
-ask() { "$CLIENT" -s "$1" 127.0.0.1 "$PORT" </dev/null; }
-
-all_ended() { [ "$(log_count ' pid ')" -eq "$(log_count ' end ')" ]; }
-# settle: until every child started has been reaped and logged.
-settle() { wait_for all_ended || echo "children did not end"; }
-
-cleanup() {
-	local p
-	stop_server
-	for p in "${FAKE_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-}
-trap cleanup EXIT
-
-"$@"
-EOF
 }
 
 setup() {
@@ -148,11 +63,12 @@ setup() {
 	export SHOW='printf "H=%s I=%s L=%s X=%s\n" "${TCPREMOTEHOST-unset}" "${TCPREMOTEINFO-unset}" "${TCPLOCALHOST-unset}" "${X-unset}"'
 }
 
-# ns [ns.sh options] -- FUNCTION [ARGS...]: the scenario in its namespaces,
-# bounded by 40 s in all.
+# ns [ns.bash options] -- FUNCTION [ARGS...]: the scenario in the
+# namespaces of tests/ns.bash, and a pid namespace of its own, bounded by
+# 40 s in all.
 ns() {
 	run timeout 40 unshare -rnm --pid --fork --kill-child \
-	    bash "$T/ns.sh" "$@"
+	    bash "$BATS_TEST_DIRNAME/ns.bash" "$@"
 }
 
 # On failure bats shows the output; show the server's log too.
