@@ -8,11 +8,34 @@ load lib
 
 bats_require_minimum_version 1.5.0
 
+# The child runs as nobody, or as a uid no one has, and must be able to
+# reach its program: not so the helper in the build tree when the clone
+# lies under a folder only root may enter (root's home, mode 700).  So the
+# tests run a copy of it from a folder of this file's own under /tmp, whose
+# every folder from / down nobody may enter.
+setup_file() {
+	REACHABLE=$(mktemp -d /tmp/tcpwarden-privs.XXXXXX)
+	chmod 755 "$REACHABLE"
+	cp "$CHILDSTATE" "$REACHABLE/childstate"
+	chmod 755 "$REACHABLE/childstate"
+	export REACHABLE
+}
+
+teardown_file() { rm -rf "$REACHABLE"; }
+
 setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (CI runs as root)"
 	NOBODY_UID=$(id -u nobody 2>/dev/null) ||
 		skip "no user nobody on this system"
 	NOBODY_GID=$(id -g nobody)
+	CHILDSTATE=$REACHABLE/childstate
+	# Checked as the least of the users the tests run it as, so that a
+	# failure says why instead of leaving the child silent.
+	setpriv --reuid=54321 --regid=54321 --clear-groups \
+	    test -x "$CHILDSTATE" || {
+		echo "a uid of no one cannot run $CHILDSTATE" >&2
+		return 1
+	}
 }
 
 teardown() { common_teardown; }
