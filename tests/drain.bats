@@ -5,14 +5,11 @@
 # (and SIGCONT), a grace, SIGKILL, and exit 0 once all are reaped.
 
 load lib
-load hold
 
 teardown() {
 	# A server that did not stop when asked must not outlive its test.
 	[ -n "${SERVER_PID:-}" ] && kill -KILL "$SERVER_PID" 2>/dev/null
-	for v in ${!HOLD_FD_@}; do release "${v#HOLD_FD_}" || true; done
 	[ -n "${SERVER2_PID:-}" ] && kill -KILL "$SERVER2_PID" 2>/dev/null
-	hold_close_all
 	common_teardown
 }
 

@@ -8,7 +8,6 @@
 # tests/helpers/tracer does the ptrace and prctl parts.
 
 load lib
-load hold
 
 TRACER=$H/tracer
 
@@ -34,7 +33,7 @@ teardown() {
 			kill -KILL "$p" 2>/dev/null || true
 		done
 	fi
-	limit_teardown
+	common_teardown
 	if [ -n "${UNSHARE_PID:-}" ]; then
 		kill -KILL "$UNSHARE_PID" 2>/dev/null || true
 		wait "$UNSHARE_PID" 2>/dev/null || true
@@ -112,7 +111,7 @@ state_of() {
 	local pid fifo=$T/tracer.in before after
 	start_server -v 127.0.0.1 0 sh -c 'echo $$ >>"$1"; echo ready
 	    exec cat >/dev/null' sh "$STARTS"
-	hold_open a 1 127.0.0.1
+	hold a 1 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	pid=$(cat "$STARTS")
 	# The tracer never waits for it: once dead, it is a zombie that
@@ -121,7 +120,7 @@ state_of() {
 	"$TRACER" seize "$pid" <>"$fifo" >"$T/tracer.out" 3>&- &
 	BG+=($!)
 	wait_for grep -qx seized "$T/tracer.out"
-	hold_close a
+	release a
 	is_zombie() { [ "$(state_of "$pid")" = Z ]; }
 	wait_for is_zombie
 	# An event-free measure: the server's CPU time over 2 s while the
@@ -151,7 +150,7 @@ stopped() { [ "$(children | grep -c ' T$')" -eq 2 ]; }
 	local p
 	start_via sh -c 'ulimit -n 80 && exec "$@"' sh -- \
 	    -v --queues=1 -C 2:busy 127.0.0.1 0 "$TRACER" traceme
-	hold_open a 2 127.0.0.1
+	hold a 2 127.0.0.1
 	[ "$HELD" = "held 2" ]
 	# Both stop; the server lets each go on as if untraced, so each is
 	# then stopped for good by its own SIGSTOP.
@@ -176,7 +175,7 @@ stopped() { [ "$(children | grep -c ' T$')" -eq 2 ]; }
 @test "a child that PTRACE_TRACEMEs and stops, with pidfds: it holds its slot, and is reaped when killed" {
 	local p
 	start_server -v -C 2:busy 127.0.0.1 0 "$TRACER" traceme
-	hold_open a 2 127.0.0.1
+	hold a 2 127.0.0.1
 	[ "$HELD" = "held 2" ]
 	# The SIGCHLD of a tracee's stop makes the server sweep, and let
 	# it go.
