@@ -21,7 +21,6 @@
 bats_require_minimum_version 1.5.0
 
 load lib
-load hold
 
 setup() {
 	PROG=(sh -c 'echo "$PROTO $TCPREMOTEIP $TCPLOCALIP:$TCPLOCALPORT ${PROXYREMOTEIP--} ${FOO--}"; exec head -n 1')
@@ -36,7 +35,7 @@ teardown() {
 	# Shown only when the test failed.
 	[ -z "${LOG:-}" ] || { echo "tcpwarden's log:"; cat "$LOG"; }
 	stop_haproxy
-	limit_teardown
+	common_teardown
 	[ -z "$NS_PID" ] || kill "$NS_PID" 2>/dev/null || true
 }
 
@@ -154,13 +153,13 @@ V2_TCP4="$V2SIG"'\x21\x11\x00\x0c\xc0\x00\x02\x07\xc6\x33\x64\x01\x12\x34\x00\x5
 @test "send-proxy: -C counts each real client behind HAProxy" {
 	start_tw -v -C '2:busy\r\n' --proxy-from=127.0.0.1
 	start_haproxy 127.0.0.1 send-proxy
-	hold_open a 2 -s 127.0.0.2 127.0.0.1
+	hold a 2 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 2" ]
 	# -k: HAProxy may drop a reply that comes after the client's end.
 	via_ha 'busy\r\n' 127.0.0.2
 	wait_log 'deny 127\.0\.0\.2:[0-9]* per-client 2/2$'
 	via_ha 'TCP 127.0.0.3 127.0.0.1:'"$HA_PORT"' 127.0.0.1 -\nx\n' 127.0.0.3
-	hold_open b 2 -s 127.0.0.3 127.0.0.1
+	hold b 2 -s 127.0.0.3 127.0.0.1
 	[ "$HELD" = "held 2" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 4/40 clients 2" ]

@@ -8,7 +8,6 @@
 # limit, never "ready".
 
 load lib
-load hold
 
 setup() {
 	STARTS=$BATS_TEST_TMPDIR/starts
@@ -17,7 +16,7 @@ setup() {
 	    sh "$STARTS")
 }
 
-teardown() { limit_teardown; }
+teardown() { common_teardown; }
 
 started() { wc -l <"$STARTS" | tr -d ' '; }
 # served SRC: a connection from SRC gets its program.
@@ -160,13 +159,13 @@ EOF
 
 @test "--dry-run: -C and -N log would-deny and serve; no deny line" {
 	start_server -v --dry-run -C '1:busy\r\n' -N 2 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 127.0.0.1
+	hold a 1 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	# Over -C: served all the same, without the message.
 	served 127.0.0.1
 	wait_log 'would-deny 127\.0\.0\.1:[0-9]* per-client 1/1$'
 	# With 127.0.0.3's, 2 of the /24 are held: -N would refuse 127.0.0.2.
-	hold_open b 1 -s 127.0.0.3 127.0.0.1
+	hold b 1 -s 127.0.0.3 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	wait_for eval '[ "$(total)" = 2 ]'
 	served 127.0.0.2
