@@ -4,13 +4,12 @@
 # networks under -N, and the totals since start.
 
 load lib
-load hold
 
 setup() {
 	PROG=(sh -c 'echo ready; exec cat >/dev/null')
 }
 
-teardown() { limit_teardown; }
+teardown() { common_teardown; }
 
 # totals: the totals and refused lines of a fresh dump, one a line.
 totals() {
@@ -37,21 +36,21 @@ totals() {
 
 @test "the dump shows a client as its prefix with the length, when shorter" {
 	start_server -v --ip4-prefix=24 -C 3 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.7 127.0.0.1
+	hold a 1 -s 127.0.0.7 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	run state
 	[[ "${lines[1]}" =~ ^"tcpwarden: client 127.0.0.0/24 1/3 pids "[0-9]+$ ]]
-	hold_close_all
+	release_all
 	stop_server
 	# A whole address has no length written.
 	start_server -v ::1 0 "${PROG[@]}"
-	hold_open b 1 ::1
+	hold b 1 ::1
 	run state
 	[[ "${lines[1]}" =~ ^"tcpwarden: client [::]/64 1/10 pids "[0-9]+$ ]]
-	hold_close_all
+	release_all
 	stop_server
 	start_server -v --ip6-prefix=128 ::1 0 "${PROG[@]}"
-	hold_open c 1 ::1
+	hold c 1 ::1
 	run state
 	[[ "${lines[1]}" =~ ^"tcpwarden: client [::1] 1/10 pids "[0-9]+$ ]]
 }
@@ -61,9 +60,9 @@ totals() {
 	    >"$BATS_TEST_TMPDIR/rules"
 	start_server -v -C 2 --rules="$BATS_TEST_TMPDIR/rules" 127.0.0.1 0 \
 	    "${PROG[@]}"
-	hold_open a 3 -s 127.0.200.1 127.0.0.1
+	hold a 3 -s 127.0.200.1 127.0.0.1
 	[ "$HELD" = "held 3" ]
-	hold_open b 1 -s 127.0.0.5 127.0.0.1
+	hold b 1 -s 127.0.0.5 127.0.0.1
 	reply_is '' -s 127.0.200.1 127.0.0.1
 	wait_log 'deny 127\.0\.200\.1:[0-9]* per-client 3/3$'
 	run state
@@ -73,9 +72,9 @@ totals() {
 
 @test "-N: the dump lists the networks with their counts and limits" {
 	start_server -v -N 5 --net4-prefix=16 127.0.0.1 0 "${PROG[@]}"
-	hold_open a 1 -s 127.0.0.2 127.0.0.1
-	hold_open b 2 -s 127.0.1.2 127.0.0.1
-	hold_open c 1 -s 127.1.0.2 127.0.0.1
+	hold a 1 -s 127.0.0.2 127.0.0.1
+	hold b 2 -s 127.0.1.2 127.0.0.1
+	hold c 1 -s 127.1.0.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 4/40 clients 3 nets 2" ]
@@ -86,10 +85,10 @@ totals() {
 	[[ "${lines[4]}" == "tcpwarden: net "* ]]
 	[[ "${lines[5]}" == "tcpwarden: net "* ]]
 	# Without -N, no networks.
-	hold_close_all
+	release_all
 	stop_server
 	start_server -v 127.0.0.1 0 "${PROG[@]}"
-	hold_open d 1 127.0.0.1
+	hold d 1 127.0.0.1
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
 	[ "${#lines[@]}" -eq 2 ]
@@ -110,8 +109,8 @@ totals() {
 	echo kill | connect -s 127.0.0.3 >/dev/null
 	wait_for eval '[ "$(log_count " end ")" -eq 3 ]'
 	# One held from .1 and one from .2: .1 is full, the net is full.
-	hold_open a 1 127.0.0.1
-	hold_open b 1 -s 127.0.0.2 127.0.0.1
+	hold a 1 127.0.0.1
+	hold b 1 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	reply_is '' 127.0.0.1
 	reply_is '' -s 127.0.0.4 127.0.0.1
