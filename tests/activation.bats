@@ -11,7 +11,6 @@
 # another port, a few times.
 
 load lib
-load hold
 
 ACTIVATE=$(command -v systemd-socket-activate || true)
 
@@ -24,11 +23,11 @@ setup() {
 	    exec "$1"' sh "$CHILDSTATE")
 }
 
-teardown() { limit_teardown; }
+teardown() { common_teardown; }
 
 # activate [activator options] HOST -- TCPWARDEN-ARGS...: the activator on
 # HOST and a free port (ACT_PORT), to start tcpwarden -1 with ARGS, where
-# @PORT@ stands for ACT_PORT (and PORT, for conn).  Returns once it
+# @PORT@ stands for ACT_PORT (and PORT, for connect).  Returns once it
 # listens; SERVER_PID is its pid, and tcpwarden's once it has exec'd
 # tcpwarden.  LOG holds both programs' stderr, PORTFILE tcpwarden's
 # stdout.
@@ -93,7 +92,7 @@ exits_with() {
 @test "IPv4: the passed socket is served; -1 prints its port; no LISTEN_* nor fd 3 reach the program" {
 	activate 127.0.0.1 -- -v 127.0.0.1 @PORT@ "${PROG[@]}"
 	# The first connection is the one that starts tcpwarden.
-	out=$(conn 127.0.0.1)
+	out=$(connect 127.0.0.1 </dev/null)
 	has "ip 127.0.0.1 port $ACT_PORT listen []"
 	has "fds: 0 1 2"
 	[ "$(printed_port)" = "$ACT_PORT" ]
@@ -102,7 +101,7 @@ exits_with() {
 	log_has "^tcpwarden: start: passed 127\.0\.0\.1:$ACT_PORT queues 1$"
 	# tcpwarden itself, in the activator's place, serves on.
 	[ "$(cat "/proc/$SERVER_PID/comm")" = tcpwarden ]
-	out=$(conn 127.0.0.1)
+	out=$(connect 127.0.0.1 </dev/null)
 	has "ip 127.0.0.1 port $ACT_PORT listen []"
 	[ "$(log_count ' ok ')" -eq 2 ]
 	# No group of sockets of its own beside it.
@@ -114,7 +113,7 @@ exits_with() {
 @test "IPv6 (::1): the passed socket is served" {
 	"$H/freeport" ::1 >/dev/null 2>&1 || skip "no IPv6 on loopback"
 	activate ::1 -- -v ::1 @PORT@ "${PROG[@]}"
-	out=$(conn ::1)
+	out=$(connect ::1 </dev/null)
 	has "ip ::1 port $ACT_PORT listen []"
 	has "fds: 0 1 2"
 	[ "$(printed_port)" = "$ACT_PORT" ]
@@ -124,7 +123,7 @@ exits_with() {
 
 @test "host 0 and port 0 match any passed address, named or not" {
 	activate --fdname=echo 127.0.0.1 -- -v 0 0 "${PROG[@]}"
-	out=$(conn 127.0.0.1)
+	out=$(connect 127.0.0.1 </dev/null)
 	has "ip 127.0.0.1 port $ACT_PORT listen []"
 	[ "$(printed_port)" = "$ACT_PORT" ]
 	log_has "^tcpwarden: start: passed 127\.0\.0\.1:$ACT_PORT queues 1 name echo$"
@@ -132,18 +131,18 @@ exits_with() {
 
 @test "a passed socket elsewhere than host and port say: exit 100 at start" {
 	activate 127.0.0.1 -- 127.0.0.2 @PORT@ "${PROG[@]}"
-	conn -T 3 127.0.0.1 >/dev/null || true
+	connect -T 3 127.0.0.1 </dev/null >/dev/null || true
 	exits_with 100
 	log_has "tcpwarden: fatal: the socket systemd passed is 127\.0\.0\.1:$ACT_PORT, not the host and port of the command line: 127\.0\.0\.2 $ACT_PORT$"
 
 	activate 127.0.0.1 -- 127.0.0.1 1 "${PROG[@]}"
-	conn -T 3 127.0.0.1 >/dev/null || true
+	connect -T 3 127.0.0.1 </dev/null >/dev/null || true
 	exits_with 100
 	log_has "fatal: the socket systemd passed is 127\.0\.0\.1:$ACT_PORT, not the host and port of the command line: 127\.0\.0\.1 1$"
 
 	# Another family is another address, even with the same port.
 	activate 127.0.0.1 -- ::1 @PORT@ "${PROG[@]}"
-	conn -T 3 127.0.0.1 >/dev/null || true
+	connect -T 3 127.0.0.1 </dev/null >/dev/null || true
 	exits_with 100
 	log_has "fatal: the socket systemd passed is 127\.0\.0\.1:$ACT_PORT, not .*: ::1 $ACT_PORT$"
 }
@@ -152,7 +151,7 @@ exits_with() {
 	# With --accept the activator passes each connection, not the
 	# listening socket: a connected TCP socket as descriptor 3.
 	activate --accept 127.0.0.1 -- -v 0 0 "${PROG[@]}"
-	conn -T 3 127.0.0.1 >"$BATS_TEST_TMPDIR/reply" || true
+	connect -T 3 127.0.0.1 </dev/null >"$BATS_TEST_TMPDIR/reply" || true
 	wait_log 'Child [0-9]* died with code 100'
 	log_has "tcpwarden: fatal: the socket systemd passed (fd 3) is not listening: with Accept=yes"
 	! grep -q ip "$BATS_TEST_TMPDIR/reply"
@@ -170,14 +169,14 @@ exits_with() {
 	local other
 	other=$("$H/freeport" 127.0.0.1)
 	activate -l "127.0.0.2:$other" 127.0.0.1 -- -v 0 0 "${PROG[@]}"
-	conn -T 3 127.0.0.1 >/dev/null || true
+	connect -T 3 127.0.0.1 </dev/null >/dev/null || true
 	exits_with 100
 	log_has "tcpwarden: fatal: systemd passed 2 sockets (LISTEN_FDS); tcpwarden serves one"
 }
 
 @test "LISTEN_* for another process: ignored and removed; tcpwarden binds its own" {
 	start_via env LISTEN_PID=1 LISTEN_FDS=1 LISTEN_FDNAMES=x -- -v 127.0.0.1 0 "${PROG[@]}"
-	out=$(conn 127.0.0.1)
+	out=$(connect 127.0.0.1 </dev/null)
 	has "ip 127.0.0.1 port $PORT listen []"
 	has "fds: 0 1 2"
 }

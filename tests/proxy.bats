@@ -298,7 +298,7 @@ V2_TCP4="$V2SIG"'\x21\x11\x00\x0c\xc0\x00\x02\x07\xc6\x33\x64\x01\x12\x34\x00\x5
 @test "on SIGTERM with --drain, headers still to come are dropped, programs run on" {
 	PROG=(sh -c 'echo up; exec cat')
 	start_tw -v --drain=30 --proxy-from=127.0.0.1
-	hold_open run 1 -s 127.0.0.2 127.0.0.1
+	hold run 1 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 1" ]
 	open_partial late 'PROXY TCP4 '
 	wait_for eval '[ "$(pending_count)" = 1 ]'
@@ -308,7 +308,7 @@ V2_TCP4="$V2SIG"'\x21\x11\x00\x0c\xc0\x00\x02\x07\xc6\x33\x64\x01\x12\x34\x00\x5
 	run ! read -r -t 10 line <&"$PART_late"
 	[ "$(pending_count)" = 0 ]
 	kill -0 "$SERVER_PID"
-	hold_close run
+	release run
 	close_partial late
 	wait "$SERVER_PID"
 	SERVER_PID=
