@@ -188,6 +188,16 @@ limit_msg(struct limit *lim, char *colon)
 	lim->msg_len = (size_t)len;
 }
 
+/* A file name: an empty one names no file, and is no "no rules" either
+ * (-x '' dropped every connection). */
+static const char *
+file_arg(const char *arg)
+{
+	if (*arg == '\0')
+		usage_error("option ", optname, ": empty file name", NULL);
+	return arg;
+}
+
 /* "n[:msg]" of -C and -N. */
 static void
 limit_arg(struct limit *lim, char *arg)
@@ -480,9 +490,9 @@ main(int argc, char **argv)
 		case 'v': log_level = LOG_VERBOSE; break;
 		case 'Q': log_level = LOG_ERRORS; break;
 		case 'q': log_level = LOG_QUIET; break;
-		case 'x': cfg.rules_cdb = optarg; break;
+		case 'x': cfg.rules_cdb = file_arg(optarg); break;
 		case 'X': cfg.rules_missing_ok = 1; break;
-		case OPT_RULES: cfg.rules_text = optarg; break;
+		case OPT_RULES: cfg.rules_text = file_arg(optarg); break;
 		case 'h': cfg.lookup_host = 1; break;
 		case 'H': cfg.lookup_host = 0; break;
 		case 'p': cfg.paranoid = 1; break;

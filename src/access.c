@@ -2,7 +2,10 @@
 #include "access.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "file.h"
 #include "log.h"
@@ -38,6 +41,26 @@ access_enabled(void)
 }
 
 void
+access_after_drop(void)
+{
+	struct stat st;
+	char uid[24];
+	int fd;
+
+	if (!cfg->rules_text || !cfg->set_uid)
+		return;
+	fd = file_open(cfg->rules_text, &st);
+	if (fd != -1) {
+		close(fd);
+		return;
+	}
+	snprintf(uid, sizeof uid, "%lu", (unsigned long)cfg->uid);
+	log_warning("uid ", uid, " cannot read ", cfg->rules_text, ": ",
+	    file_strerror(errno), ": SIGHUP will keep the rules read at start",
+	    NULL);
+}
+
+void
 access_reload(void)
 {
 	struct rules *fresh;
@@ -45,10 +68,18 @@ access_reload(void)
 	char err[512];
 
 	if (!cfg->rules_text) {
-		if (log_level >= LOG_VERBOSE) {
+		if (log_level < LOG_VERBOSE)
+			return;
+		/* A cdb is opened for every connection: a new one is in
+		 * force already, with no signal. */
+		if (cfg->rules_cdb) {
+			log_start(&l, "sighup: nothing to reload: -x ");
+			log_str(&l, cfg->rules_cdb);
+			log_str(&l, " is read for every connection");
+		} else {
 			log_start(&l, "sighup: no rules file to reload");
-			log_flush(&l);
 		}
+		log_flush(&l);
 		return;
 	}
 	if (rules_load(&fresh, cfg->rules_text, err, sizeof err) != 0) {

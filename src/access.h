@@ -52,8 +52,13 @@ void access_init(const struct config *cfg);
  * (so networks must be counted even without -N). */
 int access_enabled(void);
 
-/* SIGHUP: read --rules again; if the new file does not parse, the old
- * rules stay and the error is logged. */
+/* After the privileges are dropped (-u): SIGHUP will read --rules as the
+ * new user, so warn now if that user cannot read it. */
+void access_after_drop(void);
+
+/* SIGHUP: read --rules again, as the user tcpwarden runs as; if the new
+ * file cannot be read or does not parse, the old rules stay and the error
+ * is logged. */
 void access_reload(void);
 
 /* Decide for remote.  host and info are the look-up results or NULL;

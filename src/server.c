@@ -800,6 +800,7 @@ server_run(const struct config *c)
 	if (cfg->print_port)
 		print_port();
 	drop_privileges();
+	access_after_drop();
 	listener_log_start(&bound);
 	log_status();
 

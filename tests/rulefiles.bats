@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
-# What tcpwarden accepts as a rules file (issue 10): regular files only,
-# opened without blocking and of bounded size for --rules, at start and
-# on SIGHUP; a -x cdb costs the server a bounded time whatever it holds.
+# What tcpwarden accepts as a rules file (issues 10 and 11): regular files
+# only, opened without blocking and of bounded size for --rules, at start
+# and on SIGHUP; a -x cdb costs the server a bounded time whatever it
+# holds; empty names are usage errors; and after -u, SIGHUP reads the
+# file as the new user.
 
 load lib
 
@@ -13,9 +15,13 @@ RULES_MAX=16777216
 setup() {
 	RULES=$BATS_TEST_TMPDIR/rules.txt
 	printf '127.0.0.0/8:allow,X="old"\n' >"$RULES"
+	OWN_DIR=
 }
 
-teardown() { common_teardown; }
+teardown() {
+	common_teardown
+	[ -z "$OWN_DIR" ] || rm -rf "$OWN_DIR"
+}
 
 # ask SRC: connect from SRC and print what the program said.
 ask() { "$CLIENT" -s "$1" 127.0.0.1 "$PORT" </dev/null; }
@@ -141,4 +147,66 @@ crafted_drops() {
 	# with another key of its length: each slot costs a comparison.
 	"$CDBMAKE" --crafted 8388608 "$BATS_TEST_TMPDIR/coll.cdb" 127.0.0.2
 	crafted_drops "$BATS_TEST_TMPDIR/coll.cdb"
+}
+
+@test "--rules= and -x '' (empty) are usage errors naming the option" {
+	local opt
+	for opt in --rules= --rules-cdb= -x; do
+		if [ "$opt" = -x ]; then
+			run bounded "$TCPWARDEN" -x '' 127.0.0.1 0 true
+		else
+			run bounded "$TCPWARDEN" "$opt" 127.0.0.1 0 true
+		fi
+		[ "$status" -eq 100 ]
+		[[ "${lines[0]}" == "tcpwarden: usage: option ${opt%=}: empty file name"* ]]
+	done
+}
+
+@test "SIGHUP with -x says the cdb is read for every connection" {
+	"$CDBMAKE" "$BATS_TEST_TMPDIR/r.cdb" "$BATS_TEST_TMPDIR/r.tmp" <<<':allow'
+	start_server -v -x "$BATS_TEST_TMPDIR/r.cdb" 127.0.0.1 0 echo served
+	kill -HUP "$SERVER_PID"
+	wait_log "sighup: nothing to reload: -x $BATS_TEST_TMPDIR/r.cdb is read for every connection"
+	! log_has 'no rules file'
+	[ "$(ask 127.0.0.2)" = "served" ]
+}
+
+# own_rules MODE: the rules file in a folder of the test's own that
+# nobody may enter (the test's tmpdir may be closed to it), with MODE.
+own_rules() {
+	OWN_DIR=$(mktemp -d /tmp/tcpwarden-rules.XXXXXX)
+	chmod 755 "$OWN_DIR"
+	RULES=$OWN_DIR/rules.txt
+	printf '127.0.0.0/8:allow,X="old"\n' >"$RULES"
+	chmod "$1" "$RULES"
+}
+
+needs_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (CI runs as root)"
+	NOBODY_UID=$(id -u nobody 2>/dev/null) ||
+		skip "no user nobody on this system"
+}
+
+@test "-u: a rules file the user cannot read is a warning at start, and SIGHUP keeps it" {
+	needs_root
+	own_rules 600
+	start_server -v -u nobody --rules="$RULES" 127.0.0.1 0 sh -c "$SHOWX"
+	wait_log "warning: uid $NOBODY_UID cannot read $RULES: Permission denied: SIGHUP will keep the rules read at start"
+	[ "$(ask 127.0.0.2)" = "X=old" ]
+	printf '127.0.0.0/8:allow,X="new"\n' >"$RULES"
+	kill -HUP "$SERVER_PID"
+	wait_log "warning: keeping the old rules: $RULES: Permission denied"
+	[ "$(ask 127.0.0.2)" = "X=old" ]
+}
+
+@test "-u: a rules file the user can read is reloaded as that user, no warning" {
+	needs_root
+	own_rules 644
+	start_server -v -u nobody --rules="$RULES" 127.0.0.1 0 sh -c "$SHOWX"
+	[ "$(ask 127.0.0.2)" = "X=old" ]
+	printf '127.0.0.0/8:allow,X="new"\n' >"$RULES"
+	kill -HUP "$SERVER_PID"
+	wait_log 'rules: reloaded'
+	[ "$(ask 127.0.0.2)" = "X=new" ]
+	! log_has 'warning'
 }
