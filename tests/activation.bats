@@ -27,12 +27,12 @@ teardown() { common_teardown; }
 
 # activate [activator options] HOST -- TCPWARDEN-ARGS...: the activator on
 # HOST and a free port (ACT_PORT), to start tcpwarden -1 with ARGS, where
-# @PORT@ stands for ACT_PORT (and PORT, for connect).  Returns once it
-# listens; SERVER_PID is its pid, and tcpwarden's once it has exec'd
-# tcpwarden.  LOG holds both programs' stderr, PORTFILE tcpwarden's
-# stdout.
+# @PORT@ (in its options too) stands for ACT_PORT (and PORT, for connect).
+# Returns once it listens; SERVER_PID is its pid, and tcpwarden's once it
+# has exec'd tcpwarden.  LOG holds both programs' stderr, PORTFILE
+# tcpwarden's stdout.
 activate() {
-	local opts=() host try i arg args
+	local opts=() aopts host try i arg args listen
 	while [ "$1" != -- ]; do
 		opts+=("$1")
 		shift
@@ -45,9 +45,12 @@ activate() {
 	for try in 1 2 3 4 5; do
 		ACT_PORT=$("$H/freeport" "$host") || return 1
 		PORT=$ACT_PORT
-		args=()
+		args=() aopts=()
 		for arg in "$@"; do
 			args+=("${arg//@PORT@/$ACT_PORT}")
+		done
+		for arg in ${opts[@]+"${opts[@]}"}; do
+			aopts+=("${arg//@PORT@/$ACT_PORT}")
 		done
 		case $host in *:*) listen="[$host]:$ACT_PORT" ;; *) listen="$host:$ACT_PORT" ;; esac
 		: >"$PORTFILE"
@@ -56,7 +59,7 @@ activate() {
 				fd=${fd##*/}
 				[ "$fd" -gt 2 ] 2>/dev/null && exec {fd}>&-
 			done
-			exec "$ACTIVATE" ${opts[@]+"${opts[@]}"} -l "$listen" \
+			exec "$ACTIVATE" ${aopts[@]+"${aopts[@]}"} -l "$listen" \
 			    "$TCPWARDEN" -1 "${args[@]}"
 		) >"$PORTFILE" 2>"$LOG" </dev/null &
 		SERVER_PID=$!
@@ -166,9 +169,8 @@ exits_with() {
 }
 
 @test "two passed sockets: exit 100, tcpwarden serves one" {
-	local other
-	other=$("$H/freeport" 127.0.0.1)
-	activate -l "127.0.0.2:$other" 127.0.0.1 -- -v 0 0 "${PROG[@]}"
+	# The second on 127.0.0.2 and the same port, retried with it.
+	activate -l 127.0.0.2:@PORT@ 127.0.0.1 -- -v 0 0 "${PROG[@]}"
 	connect -T 3 127.0.0.1 </dev/null >/dev/null || true
 	exits_with 100
 	log_has "tcpwarden: fatal: systemd passed 2 sockets (LISTEN_FDS); tcpwarden serves one"
