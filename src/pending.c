@@ -182,6 +182,7 @@ pending_take(int fd, const struct addr *peer, struct pending_conn *c)
 	ev.data.u64 = (uint64_t)s->gen << 32 | i;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
 		close(s->fd);
+		s->fd = -1;   /* still free */
 		log_drop(peer, "error");
 		return -1;
 	}
