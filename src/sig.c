@@ -88,7 +88,11 @@ sig_read(void)
 			switch (si[i].ssi_signo) {
 			case SIGCHLD:
 				sig_got_child = 1;
-				if (si[i].ssi_code == CLD_TRAPPED)
+				/* A stop: of a tracee of ours, or of a
+				 * child we have just let go (reap.h), whose
+				 * SIGCHLD may have swallowed a tracee's. */
+				if (si[i].ssi_code == CLD_TRAPPED ||
+				    si[i].ssi_code == CLD_STOPPED)
 					sig_got_trap = 1;
 				break;
 			case SIGTERM:

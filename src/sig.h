@@ -10,9 +10,10 @@
 #define SIG_H
 
 /* What the last sig_read found pending; the main loop clears them.
- * sig_got_trap: a SIGCHLD for a tracee's stop (CLD_TRAPPED).  It is a
- * hint only: a SIGCHLD already pending swallows the next one, and its
- * code with it. */
+ * sig_got_trap: a SIGCHLD for a stop (CLD_TRAPPED or CLD_STOPPED), so
+ * that a tracee of ours may be waiting to be let go.  It is a hint only:
+ * a SIGCHLD already pending swallows the next one, and its code with
+ * it. */
 extern int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
 extern int sig_got_trap;
 

@@ -107,12 +107,26 @@ state_of() {
 	echo "${f[0]}"
 }
 
+# pidfds: how many the server holds.
+pidfds() { ls -l "/proc/$SERVER_PID/fd" | grep -c 'pidfd' || true; }
+
+# Children get a pidfd once 256 live (src/reap.h): 260 held from
+# 127.0.0.2 make every child's end come through its pidfd.
+hold_260() {
+	hold many 260 -s 127.0.0.2 127.0.0.1
+	[ "$HELD" = "held 260" ]
+}
+
 @test "a child that dies while another process traces it costs no CPU, and is reaped once let go" {
 	local pid fifo=$T/tracer.in before after
-	start_server -v 127.0.0.1 0 sh -c 'echo $$ >>"$1"; echo ready
-	    exec cat >/dev/null' sh "$STARTS"
+	# The child of 127.0.0.1 notes its pid.
+	start_server -v -c 400 -C 300 127.0.0.1 0 sh -c '
+	    [ "$TCPREMOTEIP" = 127.0.0.1 ] && echo $$ >>"$1"
+	    echo ready; exec cat >/dev/null' sh "$STARTS"
+	hold_260
 	hold a 1 127.0.0.1
 	[ "$HELD" = "held 1" ]
+	[ "$(pidfds)" -eq 261 ]
 	pid=$(cat "$STARTS")
 	# The tracer never waits for it: once dead, it is a zombie that
 	# only the tracer's letting go makes reapable by the server.
@@ -135,6 +149,10 @@ state_of() {
 	# The tracer lets go: the child is reaped and counted out.
 	kill -TERM "${BG[0]}"
 	wait_log "tcpwarden: end $pid status 0\$"
+	gone() { ! children | grep -q "^$pid "; }
+	wait_for gone
+	[ "$(total)" = 260 ]
+	release many
 	wait_for no_children
 	[ "$(total)" = 0 ]
 }
@@ -174,18 +192,28 @@ stopped() { [ "$(children | grep -c ' T$')" -eq 2 ]; }
 
 @test "a child that PTRACE_TRACEMEs and stops, with pidfds: it holds its slot, and is reaped when killed" {
 	local p
-	start_server -v -C 2:busy 127.0.0.1 0 "$TRACER" traceme
+	# The children of 127.0.0.1 ask to be traced, and may be 2; those
+	# of 127.0.0.2 hold.
+	printf '%s\n' '127.0.0.1:allow,MAXCONNIP="2",DIEMSG="busy"' ':allow' \
+	    >"$T/rules"
+	start_server -v -c 400 -C 300 --rules="$T/rules" 127.0.0.1 0 sh -c '
+	    [ "$TCPREMOTEIP" = 127.0.0.1 ] && exec "$1" traceme
+	    echo ready; exec cat >/dev/null' sh "$TRACER"
+	hold_260
 	hold a 2 127.0.0.1
 	[ "$HELD" = "held 2" ]
+	[ "$(pidfds)" -eq 262 ]
 	# The SIGCHLD of a tracee's stop makes the server sweep, and let
 	# it go.
-	wait_for stopped || { echo "children:" $(children); return 1; }
-	reply_is busy 127.0.0.1
+	wait_for stopped || { echo "children:" $(children | grep -v ' S$'); return 1; }
+	reply_is 'busy\r\n' 127.0.0.1
 	[ "$(log_count 'tcpwarden: end ')" -eq 0 ]
-	for p in $(children | cut -d' ' -f1); do
+	for p in $(children | awk '$2 == "T" { print $1 }'); do
 		kill -KILL "$p"
 	done
+	wait_for eval '[ "$(log_count "tcpwarden: end [0-9]* status 9\$")" -eq 2 ]'
+	wait_for eval '[ "$(total)" = 260 ]'
+	release many
 	wait_for no_children
 	[ "$(total)" = 0 ]
-	[ "$(log_count 'tcpwarden: end [0-9]* status 9$')" -eq 2 ]
 }
