@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "lookup.h"
+#include "park.h"
 #include "pending.h"
 #include "proxy.h"
 #include "rate.h"
@@ -385,12 +386,35 @@ want_pidfd(void)
 	return pidfd_mode && table.used - table.untracked < pidfd_budget;
 }
 
+static void reap_now(void);
+
+/* A connection whose client is at its limit, *count: the client's last
+ * child may have closed its socket and not be reaped yet.  Reap what has
+ * ended and count again; still at the limit, park the connection
+ * (park.h).  Returns 1 when parked.  A client with one parked already
+ * costs no system call here. */
+static int
+parked(int fd, const struct addr *remote, const struct addr *local,
+    const struct addr *proxy, const struct addr_key *client,
+    unsigned long max, uint32_t *count)
+{
+	if (*count == 0 || !park_room(client))
+		return 0;
+	reap_now();
+	*count = table_client_count(&table, client);
+	if (*count < max)
+		return 0;
+	park_add(fd, client, remote, local, proxy);
+	return 1;
+}
+
 /* One connection, decided and handed on in the parent.  remote is the
  * client; local and proxy are the header's destination and the balancer
- * for a connection that came with a PROXY header, else NULL. */
+ * for a connection that came with a PROXY header, else NULL.  With
+ * may_park, one over its client's limit may be parked first. */
 static void
 serve_client(int fd, const struct addr *remote, const struct addr *local,
-    const struct addr *proxy)
+    const struct addr *proxy, int may_park)
 {
 	struct addr_key client, net;
 	struct access_limits lim;
@@ -422,6 +446,9 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	access_apply_limits(&work.access, &lim);
 	addr_key(&client, remote, cfg->v4_client_bits, cfg->v6_client_bits);
 	client_count = table_client_count(&table, &client);
+	if (may_park && client_count >= lim.client_max && parked(fd, remote,
+	    local, proxy, &client, lim.client_max, &client_count))
+		return;
 	if (count_nets) {
 		addr_key(&net, remote, cfg->v4_net_bits, cfg->v6_net_bits);
 		net_count = table_net_count(&table, &net);
@@ -502,9 +529,10 @@ static void
 serve_proxied(const struct pending_conn *c)
 {
 	if (c->hdr.local)
-		serve_client(c->fd, &c->peer, NULL, &c->peer);
+		serve_client(c->fd, &c->peer, NULL, &c->peer, 1);
 	else
-		serve_client(c->fd, &c->hdr.source, &c->hdr.dest, &c->peer);
+		serve_client(c->fd, &c->hdr.source, &c->hdr.dest, &c->peer,
+		    1);
 }
 
 /* One accepted connection. */
@@ -528,7 +556,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 			serve_proxied(&c);
 		return;
 	}
-	serve_client(fd, &peer, NULL, NULL);
+	serve_client(fd, &peer, NULL, NULL, 1);
 }
 
 /* The waiting connections whose header has come, as many as there are
@@ -542,6 +570,25 @@ serve_pending(void)
 	n = pending_ready(c, room < 64 ? room : 64);
 	for (i = 0; i < n; i++)
 		serve_proxied(&c[i]);
+}
+
+/* The parked connections that are due, judged again, as far as the
+ * total limit allows (park.h). */
+static void
+unpark(void)
+{
+	struct park_conn c;
+
+	/* Draining, nothing new is served: closed, as the listening
+	 * sockets were, rather than kept until the drain ends. */
+	if (drain_active()) {
+		while (park_take(&c, 1) == 0)
+			close(c.fd);
+		return;
+	}
+	while (table.used < cfg->max_conns && park_take(&c, 0) == 0)
+		serve_client(c.fd, &c.remote, c.has_local ? &c.local : NULL,
+		    c.has_proxy ? &c.proxy : NULL, 0);
 }
 
 static void
@@ -600,6 +647,9 @@ child_ended(pid_t pid, int status)
 	struct log_line l;
 	int pidfd;
 
+	/* A connection parked for this client may have its slot now. */
+	if (park_any())
+		park_child_ended(table_client(&table, pid));
 	if (table_remove(&table, pid, &pidfd) != 0) {
 		/* Not one of ours (see table_remove): one foreign less. */
 		if (foreign_children > 0)
@@ -671,6 +721,16 @@ reap_all(void)
 			child_ended(pid, status);
 	if (pid < 0 && errno == ECHILD)
 		foreign_children = 0;   /* no child at all: none foreign */
+}
+
+/* Whatever has ended, reaped now rather than at the loop's next turn,
+ * as the loop would: by pidfd, and by the sweep where it is due. */
+static void
+reap_now(void)
+{
+	reap_by_pidfd();
+	if (table.untracked > 0 || foreign_children || orphans)
+		reap_all();
 }
 
 static void
@@ -782,7 +842,8 @@ server_run(const struct config *c)
 	    seed) != 0 || env_init(cfg->local_name,
 	    access_enabled() ? RULES_DATA_MAX / 2 : 0) != 0 ||
 	    ((cfg->rate.on || access_enabled()) &&
-	    rate_init(cfg->rate_clients, seed * 0x9e3779b9u + 1) != 0))
+	    rate_init(cfg->rate_clients, seed * 0x9e3779b9u + 1) != 0) ||
+	    park_init(cfg->max_conns) != 0)
 		log_fatal(111, "out of memory", NULL);
 	rfd = reap_init();
 	if (rfd < 0)
@@ -806,13 +867,17 @@ server_run(const struct config *c)
 
 	for (;;) {
 		struct pollfd p[4];
-		struct timespec left, pleft;
+		struct timespec left, pleft, park_left;
 		const struct timespec *timeout;
 
 		/* Draining, the server no longer accepts: only the drain's
 		 * next step can limit the wait. */
 		timeout = drain_active() ? drain_timeout(&left) :
 		    loop_timeout(&left, &pleft);
+		/* At the total limit a parked connection waits, as the
+		 * backlog does, for a child's end, which wakes us anyway. */
+		if (!drain_active() && table.used < cfg->max_conns)
+			timeout = park_timeout(timeout, &park_left);
 		/* At the total limit, or paused, the listening sockets are
 		 * not watched: new connections wait in the kernel's backlog. */
 		p[0].fd = table.used < cfg->max_conns && !paused ? lfd : -1;
@@ -881,6 +946,7 @@ server_run(const struct config *c)
 		drain_tick(&table);
 		if (p[3].revents & POLLIN)
 			serve_pending();
+		unpark();
 		if (p[0].revents & POLLIN)
 			accept_burst();
 	}

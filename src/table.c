@@ -271,6 +271,15 @@ table_pidfd(const struct table *t, pid_t pid)
 	return s == TABLE_NONE ? -1 : t->slots[s].pidfd;
 }
 
+const struct addr_key *
+table_client(const struct table *t, pid_t pid)
+{
+	uint32_t s = t->pid_index[pid_probe(t, pid)];
+
+	return s == TABLE_NONE ? NULL :
+	    &t->clients.pool[t->slots[s].client].u.key;
+}
+
 int
 table_untrack(struct table *t, pid_t pid)
 {

@@ -96,6 +96,10 @@ int table_untrack(struct table *t, pid_t pid);
  * if pid is not in the table or has one already. */
 int table_track(struct table *t, pid_t pid, int pidfd);
 
+/* The client key of pid, or NULL if pid is not in the table; valid
+ * until the next edit. */
+const struct addr_key *table_client(const struct table *t, pid_t pid);
+
 /* The pidfd recorded for pid; -1 if it has none or is not in the table. */
 int table_pidfd(const struct table *t, pid_t pid);
 
