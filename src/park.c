@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline.h"
+
 /* One parked connection. */
 struct park_entry {
 	struct park_conn conn;
@@ -65,10 +67,7 @@ park_add(int fd, const struct addr_key *client,
 	}
 	e->due = 0;
 	e->client = *client;
-	clock_gettime(CLOCK_MONOTONIC, &e->deadline);
-	e->deadline.tv_nsec += PARK_GRACE_MS * 1000000L;
-	e->deadline.tv_sec += e->deadline.tv_nsec / 1000000000L;
-	e->deadline.tv_nsec %= 1000000000L;
+	deadline_in(&e->deadline, 0, PARK_GRACE_MS * 1000000L);
 }
 
 int
@@ -86,57 +85,36 @@ park_child_ended(const struct addr_key *client)
 		e->due = 1;
 }
 
-/* a < b */
-static int
-before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 const struct timespec *
 park_timeout(const struct timespec *t, struct timespec *buf)
 {
-	const struct timespec *first;
-	struct timespec now;
+	struct timespec left;
 	size_t i;
 
 	if (used == 0)
 		return t;
-	first = &set[0].deadline;
 	for (i = 0; i < used; i++) {
 		if (set[i].due) {
+			/* Due now: no wait at all. */
 			buf->tv_sec = buf->tv_nsec = 0;
 			return buf;
 		}
-		if (before(&set[i].deadline, first))
-			first = &set[i].deadline;
+		deadline_left(&set[i].deadline, &left);
+		if (i == 0 || deadline_first(buf, &left) == &left)
+			*buf = left;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!before(&now, first)) {
-		buf->tv_sec = buf->tv_nsec = 0;
-		return buf;
-	}
-	buf->tv_sec = first->tv_sec - now.tv_sec;
-	buf->tv_nsec = first->tv_nsec - now.tv_nsec;
-	if (buf->tv_nsec < 0) {
-		buf->tv_sec--;
-		buf->tv_nsec += 1000000000L;
-	}
-	return t && before(t, buf) ? t : buf;
+	return deadline_first(t, buf);
 }
 
 int
 park_take(struct park_conn *c, int all)
 {
-	struct timespec now;
+	struct timespec left;
 	size_t i;
 
-	if (used == 0)
-		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (i = 0; i < used; i++) {
-		if (!all && !set[i].due && before(&now, &set[i].deadline))
+		if (!all && !set[i].due &&
+		    deadline_left(&set[i].deadline, &left))
 			continue;
 		*c = set[i].conn;
 		/* Keep the set dense: the last entry fills the hole. */

@@ -42,6 +42,19 @@ teardown() {
 
 started() { wc -l <"$STARTS" | tr -d ' '; }
 
+# end_children SIG: SIG to every child of the server; then none may be
+# left, not even a zombie.
+end_children() {
+	local p
+	for p in $(children | cut -d' ' -f1); do
+		kill -"$1" "$p"
+	done
+	wait_for no_children || {
+		echo "children left (Z: a zombie):" $(children)
+		return 1
+	}
+}
+
 # Each connection leaves an orphan: a subshell starts a sleep in the
 # background and exits, so the sleep's parent is gone at once and the
 # kernel gives it to the nearest reaper.  It writes nothing on the
@@ -53,19 +66,13 @@ ORPHANS=(sh -c '(sleep 1000 </dev/null >/dev/null 2>&1 &); echo ok')
 # reaper), are killed, and must all be reaped: no child left, none a
 # zombie, and the table empty, the orphans never in it.
 orphans_run() {
-	local n=$1 i p
+	local n=$1 i
 	for i in $(seq "$n"); do
 		[ "$(connect </dev/null)" = ok ]
 	done
 	count_is() { [ "$(children | wc -l)" -eq "$1" ]; }
 	wait_for count_is "$n" || { echo "children:" $(children); return 1; }
-	for p in $(children | cut -d' ' -f1); do
-		kill -TERM "$p"
-	done
-	wait_for no_children || {
-		echo "children left (Z: a zombie):" $(children)
-		return 1
-	}
+	end_children TERM
 	[ "$(total)" = 0 ]
 	[ "$(log_count 'tcpwarden: end ')" -eq "$n" ]
 }
@@ -165,7 +172,6 @@ stopped() { [ "$(children | grep -c ' T$')" -eq 2 ]; }
 # limit that leaves room for none) every child is reaped by the sweep,
 # the waitpid(-1) that sees the stops of a tracee.
 @test "a child that PTRACE_TRACEMEs and stops still holds its slot; killed, it is reaped" {
-	local p
 	start_via sh -c 'ulimit -n 80 && exec "$@"' sh -- \
 	    -v --queues=1 -C 2:busy 127.0.0.1 0 "$TRACER" traceme
 	hold a 2 127.0.0.1
@@ -179,13 +185,7 @@ stopped() { [ "$(children | grep -c ' T$')" -eq 2 ]; }
 	[ "${lines[0]}" = "tcpwarden: state: 2/40 clients 1" ]
 	[ "$(log_count 'tcpwarden: end ')" -eq 0 ]
 	# Killed, both are reaped: no zombie, the count back to 0.
-	for p in $(children | cut -d' ' -f1); do
-		kill -KILL "$p"
-	done
-	wait_for no_children || {
-		echo "children left (Z: a zombie):" $(children)
-		return 1
-	}
+	end_children KILL
 	[ "$(total)" = 0 ]
 	[ "$(log_count 'tcpwarden: end [0-9]* status 9$')" -eq 2 ]
 }
