@@ -212,8 +212,8 @@ cdb_find(struct cdb *c, const char *key, size_t keylen, char *buf,
 		    (size_t)n * 8) == -1)
 			return -1;
 		for (k = 0; k < n; k++) {
-			uint32_t sh = cdb_u32(b + 8 * k);
-			uint32_t rpos = cdb_u32(b + 8 * k + 4);
+			uint32_t sh = cdb_u32(b + (size_t)k * 8);
+			uint32_t rpos = cdb_u32(b + (size_t)k * 8 + 4);
 			int r;
 
 			if (rpos == 0)
