@@ -2,7 +2,6 @@
 #include "listener.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/filter.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -410,24 +409,26 @@ listener_open(const struct config *cfg, struct addr *bound, int *wildcard)
 	addr_from_sockaddr(bound, (struct sockaddr *)&ss);
 	*wildcard = is_wildcard(bound);
 
+	/* Every listening descriptor, the epoll set over the queues too,
+	 * among the server's many (spawn.h): no child ever holds one, so a
+	 * child busy before its exec (a look-up, a banner) keeps no port
+	 * from a new server once this one has gone. */
 	if (cfg->queues > 1 && open_queues(&ss, len, cfg) == 0) {
-		/* The epoll set, made last, takes this socket's number as
-		 * it closes it: the descriptors stay numbered without a
-		 * hole, as with one socket, so the next accept gets the
-		 * number after them. */
-		if (dup3(epfd, fd, O_CLOEXEC) == fd) {
-			close(epfd);
-			epfd = fd;
-		} else {
-			close(fd);
-		}
+		close(fd);
+		epfd = spawn_fd_up(epfd);
 		return epfd;
 	}
 	if (listen(fd, (int)cfg->backlog) != 0)
 		log_fatal(111, "unable to listen: ", strerror(errno), NULL);
-	one_sock = fd;
+	one_sock = spawn_fd_up(fd);
 	nsocks = 1;
-	return fd;
+	return one_sock;
+}
+
+unsigned
+listener_fds(void)
+{
+	return nsocks + (epfd >= 0);
 }
 
 int

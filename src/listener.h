@@ -24,7 +24,9 @@
  * descriptors are non-blocking and close-on-exec.  bound receives the
  * address actually bound (port 0 replaced by the kernel's choice), and
  * *wildcard whether it is an any-address, so that each connection's local
- * address must be asked for. */
+ * address must be asked for.  Every descriptor of the listener is at
+ * SPAWN_FD_FLOOR or above where the limit on open files leaves room
+ * (spawn.h), so that no child holds one. */
 int listener_open(const struct config *cfg, struct addr *bound,
     int *wildcard);
 
@@ -40,6 +42,10 @@ int listener_accept(struct sockaddr_storage *ss, socklen_t *len);
  * [name NAME]" for the socket systemd passed (activate.h), with its name
  * from LISTEN_FDNAMES. */
 void listener_log_start(const struct addr *bound);
+
+/* How many descriptors listener_open holds: a socket per queue, and the
+ * epoll set over them where there are more than one. */
+unsigned listener_fds(void);
 
 /* Close every listening descriptor. */
 void listener_close(void);

@@ -343,27 +343,39 @@ connect_by(int fd, const struct sockaddr *sa, socklen_t len,
 	return err == 0;
 }
 
-/* Send all of buf before the deadline.  MSG_NOSIGNAL: this child may or may
- * not have SIGPIPE ignored yet, and a peer that resets must cost us an
- * error return, never the process. */
+/* Send all of buf before the deadline.  MSG_DONTWAIT: fd may be a
+ * blocking socket (the banner's), and a send must never wait past the
+ * deadline for room.  MSG_NOSIGNAL: this child may or may not have
+ * SIGPIPE ignored yet, and a peer that resets must cost us an error
+ * return, never the process. */
 static int
 send_by(int fd, const char *buf, size_t len, const struct timespec *d)
 {
 	ssize_t r;
 
 	while (len > 0) {
-		if (!wait_fd(fd, POLLOUT, d))
-			return 0;
-		r = send(fd, buf, len, MSG_NOSIGNAL);
+		r = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return 0;
+			if (errno != EINTR && errno != EAGAIN &&
+			    errno != EWOULDBLOCK)
+				return 0;
+			if (!wait_fd(fd, POLLOUT, d))
+				return 0;
+			continue;
 		}
 		buf += r;
 		len -= (size_t)r;
 	}
 	return 1;
+}
+
+int
+lookup_send(int fd, const char *buf, size_t len, unsigned timeout_seconds)
+{
+	struct timespec deadline;
+
+	deadline_start(&deadline, timeout_seconds);
+	return send_by(fd, buf, len, &deadline);
 }
 
 /* Read one line (ended by \n, an optional \r before it dropped) into line,

@@ -33,6 +33,12 @@ int lookup_host(const struct addr *remote, int paranoid,
 int lookup_ident(const struct addr *local, const struct addr *remote,
     unsigned timeout_seconds, char *info, size_t infolen);
 
+/* Send all of buf to the socket fd (blocking or not) within
+ * timeout_seconds: the banner of -B, bounded by -t as the look-ups are.
+ * Returns 1, or 0 on an error or when time ran out. */
+int lookup_send(int fd, const char *buf, size_t len,
+    unsigned timeout_seconds);
+
 /* In place: every byte outside printable ASCII (33..126), and ':', becomes
  * '?', and the text is cut to LOOKUP_TEXT_MAX - 1 bytes.  For anything that
  * came from the network, before the environment or a log line sees it. */

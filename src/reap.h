@@ -66,9 +66,11 @@ int reap_watch(pid_t pid, int pidfd);
 
 /* Up to max children whose pidfd turned readable, without waiting.
  * Returns how many; max means there may be more.  An event may be stale:
- * a forked child (spawn.h) holds copies of our pidfds until it execs, so
- * a pidfd the server has closed may still report once.  The caller checks
- * each against its table (table_pidfd), and reaps with WNOHANG. */
+ * where the kernel cannot share a descriptor table for a moment (before
+ * 5.9, or under valgrind: spawn.c), a forked child holds copies of our
+ * pidfds until its first act, so a pidfd the server has closed may still
+ * report once.  The caller checks each against its table (table_pidfd),
+ * and reaps with WNOHANG. */
 size_t reap_ready(struct reap_event *ev, size_t max);
 
 #endif

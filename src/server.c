@@ -77,8 +77,8 @@ static int starved;                /* accept failed for want of resources,
 /* One connection as the parent hands it on.  With -h, -r or -B the
  * forked child (child_prep) also sets the socket options, makes the
  * look-ups, decides what the rules could not decide without them, writes
- * the banner, logs ok and builds the environment: work that may wait on
- * the network, never the parent's. */
+ * the banner and builds the environment: work that may wait on the
+ * network, never the parent's. */
 struct child_work {
 	struct addr local;
 	const struct addr *remote;
@@ -86,7 +86,11 @@ struct child_work {
 	uint32_t client_count;         /* the client's children before it */
 	uint32_t net_count;            /* the network's, where counted */
 	struct access_result access;   /* ALLOW (decided) or LATER */
+	const char *host, *info;       /* the look-ups' answers, or NULL */
 };
+
+/* The look-ups' answers, in the forked child only. */
+static char hostbuf[LOOKUP_TEXT_MAX], infobuf[LOOKUP_TEXT_MAX];
 
 static void
 log_status(void)
@@ -237,26 +241,6 @@ over_rate(int fd, const struct addr *remote, const struct addr_key *client,
 	return 0;
 }
 
-/* In the child: the banner, to the connection on fd 1.  The child may
- * wait on a client that does not read; the server never does. */
-static int
-write_banner(void)
-{
-	const char *p = cfg->banner;
-	size_t left = cfg->banner_len;
-
-	while (left > 0) {
-		ssize_t n = write(1, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 111;
-		p += n;
-		left -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The connection's local address: the bound one, or, for an
  * any-address, the socket's. */
 static void
@@ -309,19 +293,17 @@ child_prep(void *ctx, char *const **envp)
 {
 	struct child_work *w = ctx;
 	struct access_result *r = &w->access;
-	char hostbuf[LOOKUP_TEXT_MAX], infobuf[LOOKUP_TEXT_MAX];
-	const char *host = NULL, *info = NULL;
 
 	socket_options(1, w->remote);
 	if (cfg->lookup_host && lookup_host(w->remote, cfg->paranoid,
 	    (unsigned)cfg->timeout, hostbuf, sizeof hostbuf))
-		host = hostbuf;
+		w->host = hostbuf;
 	if (cfg->ident && lookup_ident(&w->local, w->remote,
 	    (unsigned)cfg->timeout, infobuf, sizeof infobuf))
-		info = infobuf;
+		w->info = infobuf;
 	if (r->verdict == ACCESS_LATER) {
 		struct access_limits lim;
-		access_check(w->remote, host, info, 1, r);
+		access_check(w->remote, w->host, w->info, 1, r);
 		if (r->verdict == ACCESS_DENY) {
 			log_deny_rule(w->remote, r->key);
 			return 100;
@@ -337,13 +319,11 @@ child_prep(void *ctx, char *const **envp)
 			return 100;
 	}
 	/* The banner goes to allowed connections only, so after the
-	 * decision. */
-	if (write_banner() != 0)
+	 * decision; a client that does not take it within -t is dropped. */
+	if (cfg->banner_len > 0 && !lookup_send(1, cfg->banner,
+	    cfg->banner_len, (unsigned)cfg->timeout))
 		return 111;
-	/* Without look-ups the parent has logged ok already, in order. */
-	if (cfg->lookup_host || cfg->ident)
-		log_ok(getpid(), &w->local, w->remote, host, info);
-	*envp = child_env(w, host, info);
+	*envp = child_env(w, w->host, w->info);
 	return 0;
 }
 
@@ -408,6 +388,15 @@ parked(int fd, const struct addr *remote, const struct addr *local,
 	return 1;
 }
 
+/* The ok line, when spawn knows the program starts. */
+static void
+child_ok(void *ctx, pid_t pid)
+{
+	struct child_work *w = ctx;
+
+	log_ok(pid, &w->local, w->remote, w->host, w->info);
+}
+
 /* One connection, decided and handed on in the parent.  remote is the
  * client; local and proxy are the header's destination and the balancer
  * for a connection that came with a PROXY header, else NULL.  With
@@ -420,7 +409,6 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	struct access_limits lim;
 	struct child_work work;
 	struct spawn_req req;
-	struct log_line l;
 	uint32_t client_count, net_count = 0;
 	int lookups = cfg->lookup_host || cfg->ident;
 	int pidfd, over;
@@ -471,7 +459,11 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 		local_address(fd, &work.local);
 	memset(&req, 0, sizeof req);
 	req.fd = fd;
+	req.remote = remote;
+	req.proxy = proxy;
 	req.argv = cfg->argv;
+	req.log_ok = child_ok;
+	req.ctx = &work;
 	if (!lookups && cfg->banner_len == 0) {
 		/* The common case is done here: the parent's pages are all
 		 * mapped, while each page of code a child runs before exec
@@ -484,7 +476,6 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 		/* Look-ups and the banner may wait on the network: that is
 		 * the child's to do (child_prep). */
 		req.prep = child_prep;
-		req.ctx = &work;
 	}
 
 	/* SIGCHLD is blocked for the whole run (sig.h) and only read in the
@@ -506,20 +497,7 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	/* With the limits it was admitted under, for the state dump. */
 	table_add(&table, pid, pidfd, &client, clamp32(lim.client_max),
 	    count_nets ? &net : NULL, lim.net_on ? clamp32(lim.net_max) : 0);
-
-	if (log_level < LOG_VERBOSE)
-		return;
-	log_start(&l, "pid ");
-	log_uint(&l, (unsigned long)pid);
-	log_str(&l, " from ");
-	log_addr(&l, remote);
-	if (proxy) {
-		log_str(&l, " via ");
-		log_addr_port(&l, proxy);
-	}
-	log_flush(&l);
-	if (!lookups)
-		log_ok(pid, &work.local, remote, NULL, NULL);
+	/* spawn has logged pid and ok (or the failure) already. */
 	log_status();
 }
 
@@ -829,12 +807,14 @@ server_run(const struct config *c)
 	/* From here a full log pipe cannot hold back SIGTERM (log.h). */
 	log_init(sig_stop_fd());
 	/* Before the listener: the room it makes under the descriptor
-	 * limit is for the queues too. */
-	/* The connections waiting for a PROXY header stand up there too. */
-	pidfd_budget = spawn_init(cfg->max_conns,
-	    (cfg->queues > 1 ? cfg->queues : 0) +
+	 * limit is for the queues too; the pidfds get what the listener
+	 * leaves, however many queues it could open.  The connections
+	 * waiting for a PROXY header stand up there too. */
+	spawn_init(cfg->argv, cfg->max_conns, cfg->queues +
 	    (cfg->proxy_from_n > 0 ? cfg->max_conns : 0));
 	lfd = listener_open(cfg, &bound, &bound_wildcard);
+	pidfd_budget = spawn_pidfd_budget(cfg->max_conns, listener_fds() +
+	    (cfg->proxy_from_n > 0 ? cfg->max_conns : 0));
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
 		seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	/* Any rule may set MAXRATEIP: with rules, the rate table is there. */

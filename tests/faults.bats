@@ -255,9 +255,9 @@ every_child_ended() {
 	[[ "${stderr_lines[0]}" == "tcpwarden: fatal: "*"Too many open files" ]]
 }
 
-@test "fork fails (RLIMIT_NPROC of the -u user): warning, connection closed, table unchanged; a storm after ends at 0" {
+@test "fork fails (RLIMIT_NPROC of the -u user): one warning a run, its count after, connection closed, table unchanged; a storm after ends at 0" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root, to start as one uid and run as another (CI runs as root)"
-	local uid before after forks fails i
+	local uid before after forks fails runs i
 	# A uid of no user and no process, all our own: RLIMIT_NPROC counts
 	# every process of the uid, so nobody's processes elsewhere would
 	# count too.
@@ -289,13 +289,14 @@ every_child_ended() {
 	before=$(state)
 	[[ "$before" == *"state: 2/40 clients 1"* ]]
 	# Each further connection is closed at once, with nothing said, no
-	# child and no slot.
+	# child and no slot, and no second warning: one for the run.
 	for i in 1 2 3 4 5; do
 		run "$CLIENT" -T 10 127.0.0.1 "$PORT" </dev/null
 		[ "$status" -eq 0 ]
 		[ -z "$output" ]
 	done
-	[ "$(count 'warning: unable to fork: ')" -eq 6 ]
+	[ "$(count 'warning: unable to fork: ')" -eq 1 ]
+	[ "$(count 'fork works again')" -eq 0 ]
 	after=$(state)
 	[ "$(sed -n '$p' <<<"$after")" = "$(sed -n '$p' <<<"$before")" ]
 	[ "$(grep -c 'state: 2/40 clients 1$' <<<"$after")" -eq 1 ]
@@ -310,16 +311,26 @@ every_child_ended() {
 	storm 2000 20 2 21
 	settled 40
 	forks=$(count 'tcpwarden: pid ')
-	fails=$(count 'warning: unable to fork: ')
-	echo "# fork failure storm: $((forks - 2)) children, $((fails - 6)) forks failed" >&3
-	[ $((forks + fails)) -eq $((2 + 6 + 2000)) ]
 	every_child_ended "$forks" 0
 	# No slot and no process was lost: the client holds exactly two
-	# again (the uid's third process is tcpwarden).
+	# again (the uid's third process is tcpwarden).  Its first fork ends
+	# a run of failures if the storm left one; its third begins one.
 	hold b 3
 	[ "$HELD" = "held 2" ]
 	run state
 	[ "${lines[0]}" = "tcpwarden: state: 2/40 clients 1" ]
+	# Each run: one warning as it begins, one line with its count as it
+	# ends; the first run was the six failures above.  Every connection
+	# was either forked or counted, but the last, whose run goes on.
+	forks=$(count 'tcpwarden: pid ')
+	runs=$(count 'warning: fork works again after ')
+	fails=$(sed -n 's/^tcpwarden: warning: fork works again after \([0-9]*\) failures*$/\1/p' \
+	    "$LOG" | awk '{ n += $1 } END { print n + 0 }')
+	echo "# fork failure storm: $((forks - 4)) children, $((fails - 6)) forks failed in $((runs - 1)) runs" >&3
+	[ "$(grep -m 1 'fork works again' "$LOG")" = \
+	    "tcpwarden: warning: fork works again after 6 failures" ]
+	[ "$(count 'warning: unable to fork: ')" -eq $((runs + 1)) ]
+	[ $((forks + fails + 1)) -eq $((2 + 6 + 2000 + 3)) ]
 	release b
 	settled 40
 }
@@ -388,7 +399,8 @@ every_child_ended() {
 	storm 300 20 2 11
 	settled 10
 	every_child_ended 300 28416
-	[ "$(count "^tcpwarden: warning: unable to run $prog: No such file or directory\$")" -eq 300 ]
+	[ "$(count "^tcpwarden: warning: pid [0-9]* from 127\.0\.0\.[0-9]*:[0-9]*: unable to run $prog: No such file or directory\$")" -eq 300 ]
+	[ "$(count '^tcpwarden: ok ')" -eq 0 ]
 	[ "$(count 'warning: ')" -eq 300 ]
 	# Still serving.
 	run "$CLIENT" -T 10 127.0.0.1 "$PORT" </dev/null

@@ -15,8 +15,8 @@
 # open (tcpclient -k) until the program has answered and ended.
 #
 # A connection waiting for its header is a socket tcpwarden holds at fd 64
-# or above (spawn.h); with --queues=1 no other socket is there, so
-# pending_count counts the waiting ones.
+# or above (spawn.h); so is the listening socket, while it listens, which
+# pending_count leaves out to count the waiting ones.
 
 bats_require_minimum_version 1.5.0
 
@@ -122,10 +122,14 @@ via_ha() {
 }
 
 pending_count() {
-	local f n=0
+	local f n=0 link listening
+	listening=" $("${NS[@]}" ss -Hltne "sport = :$TW_PORT" |
+	    sed -n 's/.* ino:\([0-9]*\).*/\1/p' | tr '\n' ' ')"
 	for f in /proc/"$SERVER_PID"/fd/*; do
 		[ "${f##*/}" -ge 64 ] || continue
-		[[ $(readlink "$f") == socket:* ]] && n=$((n + 1))
+		link=$(readlink "$f")
+		[[ $link == socket:* ]] || continue
+		[[ $listening == *" ${link//[^0-9]/} "* ]] || n=$((n + 1))
 	done
 	echo "$n"
 }
