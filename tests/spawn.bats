@@ -184,3 +184,16 @@ one_failure() {
 	start_server -v -B hello 127.0.0.1 0 "$NOPROG"
 	one_failure
 }
+
+@test "descriptors inherited from 3 to 63 reach the program, those from 64 up do not; both paths alike" {
+	local opts
+	for opts in "" "-B x"; do
+		# shellcheck disable=SC2086
+		start_via bash -c 'exec 5</dev/null 70</dev/null; exec "$@"' \
+		    bash -- $opts 127.0.0.1 0 "$CHILDSTATE"
+		childstate
+		echo "with '$opts': $(grep '^fds:' <<<"$out")"
+		has 'fds: 0 1 2 5'
+		stop_server
+	done
+}
