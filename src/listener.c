@@ -361,10 +361,11 @@ adopt(int fd, const struct config *cfg, struct addr *bound, int *wildcard)
 		    cfg->host, " ", cfg->port, NULL);
 	}
 	*wildcard = is_wildcard(bound);
-	one_sock = fd;
+	/* Up with ours, where no child copies it (listener_open). */
+	one_sock = spawn_fd_up(fd);
 	nsocks = 1;
 	passed = 1;
-	return fd;
+	return one_sock;
 }
 
 int
