@@ -123,6 +123,47 @@ queued() { [ "$(listeners | awk '{ n += $1 } END { print n + 0 }')" = "$1" ]; }
 	done
 }
 
+# joiner: in the background, a socket of this user bound with
+# SO_REUSEPORT to 127.0.0.1:$PORT and listening, kept until the test ends;
+# its first line says "joined", or "refused" when the bind failed.
+joiner() {
+	rm -f "$T/joiner"
+	perl -MSocket -e '
+	    $| = 1;
+	    socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+	    setsockopt($s, SOL_SOCKET, SO_REUSEPORT, 1) or die "reuseport: $!";
+	    bind($s, pack_sockaddr_in($ARGV[0], inet_aton("127.0.0.1")))
+	        or do { print "refused\n"; exit 0 };
+	    listen($s, 128) or die "listen: $!";
+	    print "joined\n";
+	    sleep 60;' "$PORT" >"$T/joiner" 2>&1 3>&- &
+	BG+=("$!")
+	wait_for grep -q . "$T/joiner"
+}
+
+@test "after start, a process of the same user can join the queues and gets no connection; with --queues=1 it cannot join" {
+	local i
+	start_server 127.0.0.1 0 "${PROG[@]}"
+	joiner
+	[ "$(cat "$T/joiner")" = joined ]
+	[ "$(listeners | wc -l)" -eq 257 ]
+	# Every connection is served: none waits in the joiner's queue, which
+	# the filter never picks.
+	for i in $(seq 20); do
+		reply_is 'ready\n' -T 5 -s "127.0.0.$((i + 1))"
+	done
+	[ "$(listeners | awk '{ n += $1 } END { print n + 0 }')" = 0 ]
+	# Once tcpwarden has gone the joiner keeps the port: a new tcpwarden
+	# cannot bind it.
+	stop_server
+	run timeout -k 5 10 "$TCPWARDEN" 127.0.0.1 "$PORT" cat </dev/null
+	[ "$status" -eq 111 ]
+	start_server --queues=1 127.0.0.1 0 "${PROG[@]}"
+	joiner
+	[ "$(cat "$T/joiner")" = refused ]
+	[ "$(listeners | wc -l)" -eq 1 ]
+}
+
 @test "--queues takes a number from 1 to 1024, strictly" {
 	local v
 	for v in 0 1025 -1 +4 abc '' 4x ' 4' 99999999999999999999; do
