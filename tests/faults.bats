@@ -41,27 +41,8 @@ teardown() {
 # can hold, and nothing would ever have to wait.)  From here on $TCPWARDEN
 # runs in it, and so does every client run through IN_NS.
 small_buffers() {
-	local why i real=$TCPWARDEN
-	why=$(unshare -rn true 2>&1) ||
-	    skip "unshare -rn is not permitted here: $why"
-	command -v nsenter >/dev/null && command -v ip >/dev/null ||
-	    skip "nsenter (util-linux) and ip (iproute2) are needed"
-	unshare -rn sh -c 'ip link set lo up &&
-	    echo "4096 4096 8192" >/proc/sys/net/ipv4/tcp_wmem &&
-	    exec sleep 600' >"$T/ns.log" 2>&1 3>&- &
-	NS_PID=$!
-	BG+=($NS_PID)
-	# Ready once it runs sleep, after the unshare and the settings.
-	for i in $(seq 200); do
-		[ "$(cat "/proc/$NS_PID/comm" 2>/dev/null)" = sleep ] && break
-		kill -0 "$NS_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ "$(cat "/proc/$NS_PID/comm" 2>/dev/null)" = sleep ] || {
-		echo "namespace setup failed: $(cat "$T/ns.log")"
-		return 1
-	}
-	IN_NS=(nsenter -t "$NS_PID" -U -n --)
+	local real=$TCPWARDEN
+	netns 'echo "4096 4096 8192" >/proc/sys/net/ipv4/tcp_wmem'
 	[ "$("${IN_NS[@]}" cat /proc/sys/net/ipv4/tcp_wmem)" = \
 	    "$(printf '4096\t4096\t8192')" ]
 	TCPWARDEN=$T/tcpwarden-in-ns

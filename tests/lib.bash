@@ -145,6 +145,35 @@ total() {
 # runs them here.
 IN_NS=()
 
+# netns [COMMANDS]: a private network namespace (unshare -rn), its
+# loopback up and then the shell COMMANDS run in it (settings of its own),
+# kept by a sleep whose pid, NS_PID, is added to BG for the caller's
+# teardown to kill.  IN_NS then runs the clients of connect and hold in
+# it, and "${IN_NS[@]}" CMD runs any command there.  Skips where such
+# namespaces are not permitted.
+netns() {
+	local why i log=$BATS_TEST_TMPDIR/ns.log
+	why=$(unshare -rn true 2>&1) ||
+	    skip "unshare -rn is not permitted here: $why"
+	command -v nsenter >/dev/null && command -v ip >/dev/null ||
+	    skip "nsenter (util-linux) and ip (iproute2) are needed"
+	unshare -rn sh -c "ip link set lo up && ${1:-:} && exec sleep 600" \
+	    >"$log" 2>&1 3>&- &
+	NS_PID=$!
+	BG+=("$NS_PID")
+	# Ready once it runs sleep, after the unshare and the settings.
+	for i in $(seq 200); do
+		[ "$(cat "/proc/$NS_PID/comm" 2>/dev/null)" = sleep ] && break
+		kill -0 "$NS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ "$(cat "/proc/$NS_PID/comm" 2>/dev/null)" = sleep ] || {
+		echo "namespace setup failed: $(cat "$log")"
+		return 1
+	}
+	IN_NS=(nsenter -t "$NS_PID" -U -n)
+}
+
 # client_args [tcpclient options] [HOST]: set CLIENT_ARGS to the options,
 # then HOST (127.0.0.1 if not given), then $PORT.  Every tcpclient option
 # but -k takes one value, and no host starts with "-".

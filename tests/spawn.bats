@@ -25,33 +25,13 @@ teardown() {
 	done
 }
 
-# netns: a private network namespace (unshare -rn), kept by a sleep, where
-# port 113 is ours to take and TCP buffers are small (8 KiB at most), so
-# that a client that never reads soon stops whoever writes to it.  IN_NS
-# (lib.bash) runs a command in it, the clients of hold among them.
-netns() {
-	local why i
-	why=$(unshare -rn true 2>&1) ||
-	    skip "unshare -rn is not permitted here: $why"
-	command -v nsenter >/dev/null && command -v ip >/dev/null &&
-	    command -v ss >/dev/null ||
-	    skip "nsenter (util-linux), ip and ss (iproute2) are needed"
-	unshare -rn sh -c 'ip link set lo up &&
-	    echo "4096 4096 8192" >/proc/sys/net/ipv4/tcp_wmem &&
-	    echo "4096 4096 8192" >/proc/sys/net/ipv4/tcp_rmem &&
-	    exec sleep 600' >"$T/ns.log" 2>&1 3>&- &
-	NS_PID=$!
-	BG+=("$NS_PID")
-	for i in $(seq 200); do
-		[ "$(cat "/proc/$NS_PID/comm" 2>/dev/null)" = sleep ] && break
-		kill -0 "$NS_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ "$(cat "/proc/$NS_PID/comm" 2>/dev/null)" = sleep ] || {
-		echo "namespace setup failed: $(cat "$T/ns.log")"
-		return 1
-	}
-	IN_NS=(nsenter -t "$NS_PID" -U -n)
+# small_netns: a private network namespace (netns) where port 113 is ours
+# to take and TCP buffers are small (8 KiB at most), so that a client that
+# never reads soon stops whoever writes to it.
+small_netns() {
+	netns 'echo "4096 4096 8192" >/proc/sys/net/ipv4/tcp_wmem &&
+	    echo "4096 4096 8192" >/proc/sys/net/ipv4/tcp_rmem'
+	command -v ss >/dev/null || skip "ss (iproute2) is needed"
 }
 
 # bg OUT CMD...: run CMD in the background, its output in OUT, killed at
@@ -93,7 +73,7 @@ restart_at_once() {
 
 @test "a child waiting on a silent ident server holds no listening socket: a restart binds the port at once" {
 	[ -x "$FAKEIDENT" ] || skip "build the lookup helpers (make helpers)"
-	netns
+	small_netns
 	bg "$T/ident.out" "${IN_NS[@]}" "$FAKEIDENT" silent
 	wait_for grep -qx ready "$T/ident.out"
 	start_via "${IN_NS[@]}" -- -v -r -t 30 127.0.0.1 0 echo first
@@ -106,7 +86,7 @@ restart_at_once() {
 
 @test "a child writing a banner to a client that never reads holds no listening socket, and gives up after -t" {
 	local banner
-	netns
+	small_netns
 	banner=$(head -c 100000 /dev/zero | tr '\0' b)
 	start_via "${IN_NS[@]}" -- -v -t 1 -B "$banner" --queues=1 127.0.0.1 0 \
 	    echo first
