@@ -24,6 +24,7 @@
 
 #define VERSION "0.1"
 #define MAX_CONNS 1000000
+#define SEE_HELP "; see tcpwarden --help"
 #define MAX_QUEUES 1024
 #define MAX_DRAIN 1000000   /* seconds: 11 days and a half */
 #define MAX_RATE_CLIENTS 1048576
@@ -31,7 +32,8 @@
 static const char usage_text[] =
 "usage: tcpwarden [options] host port program [arg ...]\n"
 "  -c, --max-connections=N     at most N connections in all (40)\n"
-"  -C, --max-per-client=N[:MSG] at most N per client (10), MSG to the rest\n"
+"  -C, --max-per-client=N[:MSG]\n"
+"                              at most N per client (10), MSG to the rest\n"
 "  -N, --max-per-net=N[:MSG]   at most N per network (off)\n"
 "      --ip4-prefix=LEN        IPv4 bits that make one client (32)\n"
 "      --ip6-prefix=LEN        IPv6 bits that make one client (64)\n"
@@ -51,7 +53,7 @@ static const char usage_text[] =
 "  -x, --rules-cdb=FILE        access rules from a tcprules cdb\n"
 "  -X, --rules-missing-ok      with -x: a missing file allows all\n"
 "      --rules=FILE            access rules in tcprules' text syntax\n"
-"  -h, --lookup-host / -H, --no-lookup-host  TCPREMOTEHOST by DNS (-H)\n"
+"  -h, --lookup-host / -H, --no-lookup-host  TCPREMOTEHOST by resolver (-H)\n"
 "  -p, --paranoid / -P, --no-paranoid  check the name maps back (-P)\n"
 "  -r, --ident / -R, --no-ident  TCPREMOTEINFO by ident (-R)\n"
 "  -t, --timeout=SEC           time for each look-up (26)\n"
@@ -149,6 +151,11 @@ usage_error(const char *s, ...)
 	for (size_t i = 0; i < l.len; i++)
 		if ((unsigned char)l.buf[i] < 32 || l.buf[i] == 127)
 			l.buf[i] = '?';
+	/* The pointer to --help ends the line however long the rest: cut
+	 * the rest to leave it room. */
+	if (l.len > LOG_LINE_MAX - sizeof SEE_HELP)
+		l.len = LOG_LINE_MAX - sizeof SEE_HELP;
+	log_str(&l, SEE_HELP);
 	log_flush(&l);
 	_exit(100);
 }

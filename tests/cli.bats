@@ -23,14 +23,18 @@ usage_fails() {
 	check_one_line 100 "$what" "$*"
 }
 
-# check_one_line CODE WHAT CONTEXT: after `run --separate-stderr`.
+# check_one_line CODE WHAT CONTEXT: after `run --separate-stderr`.  A
+# usage line must end by pointing at --help.
 check_one_line() {
 	if [ "$status" -ne "$1" ] || [ -n "$output" ] ||
 	    [ "${#stderr_lines[@]}" -ne 1 ] ||
 	    [[ "${stderr_lines[0]}" != "tcpwarden: "* ]] ||
-	    [[ "${stderr_lines[0]}" != *"$2"* ]]; then
+	    [[ "${stderr_lines[0]}" != *"$2"* ]] ||
+	    { [[ "${stderr_lines[0]}" == "tcpwarden: usage: "* ]] &&
+	    [[ "${stderr_lines[0]}" != *"; see tcpwarden --help" ]]; }; then
 		echo "args: $3"
-		echo "expected: exit $1, one line on stderr containing '$2'"
+		echo "expected: exit $1, one line on stderr containing '$2'" \
+		    "(and a usage line ending '; see tcpwarden --help')"
 		echo "got: exit $status, stdout '$output', stderr:"
 		printf '  %s\n' "${stderr_lines[@]}"
 		return 1
@@ -202,6 +206,35 @@ files_only_hosts() {
 	    no-ident timeout help version; do
 		[[ "$output" == *"--$o"* ]] || { echo "--help lacks --$o"; false; }
 	done
+}
+
+@test "--help: every description starts in one column, no line over 79" {
+	local line col bad=0
+	run --separate-stderr bounded "$TCPWARDEN" --help
+	[ "$status" -eq 0 ]
+	for line in "${lines[@]}"; do
+		[ "${#line}" -le 79 ] || { echo "too long: $line"; bad=1; }
+		# One option to a line: "  -c, --long=ARG", or "      --long".
+		[[ $line =~ ^(\ \ -.,\ |\ {6})--[^\ ]+\ + ]] || continue
+		col=${#BASH_REMATCH[0]}
+		# Not for a line of several options ("-d / -D", "-g  -u").
+		[[ $line == *" / "* || ${line:col:1} == - ]] && continue
+		# Its description there, or (a long option) on the next line.
+		[ "$col" -eq 30 ] || [ "$col" -eq "${#line}" ] ||
+			{ echo "column $col: $line"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "a usage error is one line, which ends by pointing at --help" {
+	local long
+	usage_fails "unknown option -Z" -Z 127.0.0.1 0 cat
+	usage_fails "missing host" -v
+	usage_fails "-c" -c x 127.0.0.1 0 cat
+	# Cut to fit, the line keeps its end.
+	long=$(printf 'x%.0s' $(seq 3000))
+	usage_fails "-c" -c "$long" 127.0.0.1 0 cat
+	[ "${#stderr_lines[0]}" -lt 1024 ]
 }
 
 @test "every long option that --help lists is accepted" {

@@ -173,11 +173,11 @@ joiner() {
 		[ "$status" -eq 100 ]
 		[ -z "$output" ]
 		[ "${#stderr_lines[@]}" -eq 1 ]
-		[[ "${stderr_lines[0]}" == "tcpwarden: usage: option --queues: '$v' is not a number from 1 to 1024" ]]
+		[[ "${stderr_lines[0]}" == "tcpwarden: usage: option --queues: '$v' is not a number from 1 to 1024; see tcpwarden --help" ]]
 	done
 	run --separate-stderr timeout -k 5 10 "$TCPWARDEN" --queues
 	[ "$status" -eq 100 ]
-	[ "$stderr" = "tcpwarden: usage: option --queues needs an argument" ]
+	[ "$stderr" = "tcpwarden: usage: option --queues needs an argument; see tcpwarden --help" ]
 	# The bounds themselves are numbers it takes: it goes on to ask for
 	# the host.
 	for v in 1 1024; do

@@ -10,7 +10,8 @@
  * Each run must end in exactly one of three ways:
  *   - server_run is called with a config inside every documented range,
  *     having written nothing; main then returns 111;
- *   - _exit(100) after exactly one "tcpwarden: usage: ..." line on stderr;
+ *   - _exit(100) after exactly one "tcpwarden: usage: ..." line on stderr,
+ *     which ends by pointing at --help;
  *   - _exit(0) after --help or --version wrote its text on stdout.
  *
  * The parser ends in _exit(100), which libFuzzer would count as a crash
@@ -194,6 +195,14 @@ starts(const struct capture *c, const char *prefix)
 	return c->len >= n && memcmp(c->buf, prefix, n) == 0;
 }
 
+static int
+ends(const struct capture *c, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return c->len >= n && memcmp(c->buf + c->len - n, suffix, n) == 0;
+}
+
 /* How the run ended must be one of the three ways above. */
 static void
 check_outcome(int returned, int ret)
@@ -209,10 +218,11 @@ check_outcome(int returned, int ret)
 		abort();
 	switch (run.exit_code) {
 	case 100:
-		/* One line, whole, inside the log module's limit. */
+		/* One line, whole, inside the log module's limit, with
+		 * its pointer to --help. */
 		if (o->writes || e->writes != 1 || e->len > LOG_LINE_MAX ||
 		    !starts(e, "tcpwarden: usage: ") ||
-		    e->buf[e->len - 1] != '\n')
+		    !ends(e, "; see tcpwarden --help\n"))
 			abort();
 		break;
 	case 0:
