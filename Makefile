@@ -1,5 +1,6 @@
-# tcpwarden: make, make check, make install (PREFIX, DESTDIR), make clean;
-# also lint, analyze, san (sanitizer build), fuzz, bench.
+# tcpwarden: make, make check, make install (PREFIX, DESTDIR), make
+# install-strip, make uninstall, make clean; also lint, analyze, san
+# (sanitizer build), fuzz, bench.
 
 CC = cc
 OPT = -O2 -g
@@ -13,6 +14,11 @@ PREFIX = /usr/local
 DESTDIR =
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
+# As the GNU conventions have it: install-strip installs with
+# INSTALL_PROGRAM plus -s.
+INSTALL = install
+INSTALL_PROGRAM = $(INSTALL)
+INSTALL_DATA = $(INSTALL) -m 644
 
 SRCS = src/access.c src/activate.c src/addr.c src/cdb.c src/deadline.c \
        src/drain.c src/env.c src/file.c src/listener.c src/log.c \
@@ -69,10 +75,17 @@ helpers: $(HELPERS) rules-helpers lookup-helpers rate-helpers
 
 install: tcpwarden
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	cp tcpwarden $(DESTDIR)$(BINDIR)/tcpwarden
-	chmod 755 $(DESTDIR)$(BINDIR)/tcpwarden
-	cp man/tcpwarden.1 $(DESTDIR)$(MANDIR)/man1/tcpwarden.1
-	chmod 644 $(DESTDIR)$(MANDIR)/man1/tcpwarden.1
+	$(INSTALL_PROGRAM) tcpwarden $(DESTDIR)$(BINDIR)/tcpwarden
+	$(INSTALL_DATA) man/tcpwarden.1 $(DESTDIR)$(MANDIR)/man1/tcpwarden.1
+
+# The same, without the symbols and debugging information that the build
+# keeps (-g).
+install-strip:
+	$(MAKE) INSTALL_PROGRAM='$(INSTALL_PROGRAM) -s' install
+
+# What install put there, and only that: the directories may hold more.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tcpwarden $(DESTDIR)$(MANDIR)/man1/tcpwarden.1
 
 clean:
 	rm -rf build tcpwarden
@@ -132,4 +145,5 @@ analyze:
 	if [ $$status -ne 0 ]; then echo "analyze: findings above"; fi; \
 	exit $$status
 
-.PHONY: all analyze check clean helpers install lint san strict
+.PHONY: all analyze check clean helpers install install-strip lint san \
+	strict uninstall

@@ -156,3 +156,41 @@ accepted() {
 		[[ $output == *"connection-limiting UCSPI TCP server"* ]]
 	fi
 }
+
+# has_section FILE NAME: the ELF file has a section of this name.
+has_section() { readelf -S -W "$1" | grep -qF " $2 "; }
+
+@test "make install-strip installs the program without its symbols; it still runs" {
+	command -v readelf >/dev/null || skip "no readelf (binutils)"
+	local root=$BATS_TEST_TMPDIR/root
+	# What is stripped: the build keeps its symbols and debug information.
+	has_section "$TOP/tcpwarden" .symtab
+	has_section "$TOP/tcpwarden" .debug_info
+	run make -s -C "$TOP" install-strip PREFIX=/usr DESTDIR="$root"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %a "$root/usr/bin/tcpwarden")" = 755 ]
+	! has_section "$root/usr/bin/tcpwarden" .symtab
+	! has_section "$root/usr/bin/tcpwarden" .debug_info
+	cmp "$MAN" "$root/usr/share/man/man1/tcpwarden.1"
+	run "$root/usr/bin/tcpwarden" --version
+	[ "$status" -eq 0 ]
+	[[ $output == "tcpwarden "* ]]
+	# The build itself is left as it was.
+	has_section "$TOP/tcpwarden" .debug_info
+}
+
+@test "make uninstall removes what make install put there, and only that" {
+	local root=$BATS_TEST_TMPDIR/root
+	mkdir -p "$root/usr/bin"
+	: >"$root/usr/bin/other"
+	run make -s -C "$TOP" install PREFIX=/usr DESTDIR="$root"
+	[ "$status" -eq 0 ]
+	[ -f "$root/usr/bin/tcpwarden" ]
+	[ -f "$root/usr/share/man/man1/tcpwarden.1" ]
+	run make -s -C "$TOP" uninstall PREFIX=/usr DESTDIR="$root"
+	[ "$status" -eq 0 ]
+	[ "$(cd "$root" && find . -type f)" = ./usr/bin/other ]
+	# Again, with nothing left to remove: no error.
+	run make -s -C "$TOP" uninstall PREFIX=/usr DESTDIR="$root"
+	[ "$status" -eq 0 ]
+}
