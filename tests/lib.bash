@@ -100,6 +100,16 @@ wait_for() {
 	return 1
 }
 
+# wait_long CMD...: wait_for for up to 60 s, for what a loaded machine
+# may take long to get through, such as a thousand queued connections.
+wait_long() {
+	local i
+	for i in 1 2 3 4 5 6; do
+		wait_for "$@" && return 0
+	done
+	return 1
+}
+
 log_has() { grep -q -- "$1" "$LOG"; }
 # wait_log PATTERN: until the log has a line matching the pattern.
 wait_log() { wait_for log_has "$1"; }
@@ -305,6 +315,12 @@ children() {
 }
 
 no_children() { [ -z "$(children)" ]; }
+
+# in_queues: how many connections wait in the listening sockets' accept
+# queues (their Recv-Q, summed), not yet taken by the server.
+in_queues() { ss -Htln "sport = :$PORT" | awk '{ n += $2 } END { print n + 0 }'; }
+# queued N: exactly N wait.
+queued() { [ "$(in_queues)" = "$1" ]; }
 
 # status_max: the highest live count in the log's "status: n/max" lines.
 status_max() {

@@ -15,7 +15,11 @@ setup() {
 	HOLDER=none
 }
 
-teardown() { common_teardown; }
+teardown() {
+	# A test that failed while the server was stopped (resets_queued).
+	[ -z "${SERVER_PID:-}" ] || kill -CONT "$SERVER_PID" 2>/dev/null
+	common_teardown
+}
 
 prog() {
 	PROG=(sh -c '[ -e "$1" ] || [ "$TCPREMOTEIP" = "$2" ] || exit 0
@@ -31,8 +35,13 @@ storm() {
 	[ "$output" = "done $1 ok $1 failed 0" ]
 }
 
-# settled: the last child is gone (none left, none a zombie) and reaped.
+# settled: no connection waits to be taken, and the last child is gone
+# (none left, none a zombie) and reaped.
 settled() {
+	# Connections may wait in the accept queues after their clients are
+	# gone (a reset's do): till those are served, a moment without a
+	# child is only a pause between two.
+	wait_long queued 0 || { echo "still queued: $(in_queues)"; return 1; }
 	wait_for no_children || { echo "children left (Z: a zombie):" $(children); return 1; }
 	wait_for eval '[ "$(total)" = 0 ]'
 	run state
@@ -201,6 +210,68 @@ pidfds() { ls -l "/proc/$SERVER_PID/fd" | grep -c 'pidfd' || true; }
 	release holder
 	settled $MAX
 	accounted 2260
+}
+
+# stopped: the server is stopped (state T), past its last system call.
+stopped() {
+	local s
+	read -r s <"/proc/$SERVER_PID/stat"
+	s=${s##*) }
+	[ "${s%% *}" = T ]
+}
+
+# resets_queued N: N connections from each of 127.0.0.2 to .5 that reset
+# at once, made while the server is stopped: all of them wait in its
+# accept queues (-b 1000: a client's all go to one) when their clients
+# are gone.  Then the server goes on.  Each child is forked (-B), fails
+# to write the banner and exits.
+resets_queued() {
+	local before taken a
+	before=$(log_count 'tcpwarden: pid ' || true)
+	kill -STOP "$SERVER_PID"
+	wait_for stopped
+	for a in 2 3 4 5; do
+		run "$CLIENT" --reset "$1" -T 20 -s "127.0.0.$a" 127.0.0.1 "$PORT"
+		[ "$output" = "reset $1" ] || break
+	done
+	# Not one taken yet: all of them outlive their clients.
+	taken=$(log_count 'tcpwarden: pid ' || true)
+	kill -CONT "$SERVER_PID"
+	[ "$output" = "reset $1" ]
+	[ "$taken" -eq "$before" ]
+}
+
+@test "storm: resets served one at a time after their clients are gone (-c 1); every child reaped" {
+	MAX=1
+	prog
+	start_server -v -B 'hi
+' -b 1000 -c $MAX 127.0.0.1 0 "${PROG[@]}"
+	resets_queued 125
+	# Each end leaves the server a moment without a child, while the
+	# queues still hold hundreds: settled must wait them out.
+	settled $MAX
+	[ "$(log_count 'tcpwarden: pid ')" -gt 0 ]
+	[ "$(log_count 'tcpwarden: end ')" -eq "$(log_count 'tcpwarden: pid ')" ]
+}
+
+@test "storm: resets served after their clients are gone, in the one slot left beside 260 with pidfds; every child reaped" {
+	MAX=261 HOLDER=127.0.0.41
+	prog
+	start_server -v -B 'hi
+' -b 1000 -c $MAX -C 300:full 127.0.0.1 0 "${PROG[@]}"
+	# 260 held, past 256: every child has a pidfd, each one in turn gets
+	# the same descriptor, and each forked one holds copies of all the
+	# others until it exits.
+	hold holder 260 -s $HOLDER 127.0.0.1
+	[ "$HELD" = "held 260" ]
+	[ "$(pidfds)" -eq 260 ]
+	resets_queued 125
+	wait_long queued 0
+	wait_for eval '[ "$(total)" = 260 ]'
+	[ "$(pidfds)" -eq 260 ]
+	release holder
+	settled $MAX
+	[ "$(log_count 'tcpwarden: end ')" -eq "$(log_count 'tcpwarden: pid ')" ]
 }
 
 @test "a child from before the exec of tcpwarden is reaped and ignored" {
