@@ -3,6 +3,8 @@
 # -x (a tcprules cdb, reopened for every connection), with real clients
 # from 127.0.0.x addresses.
 
+bats_require_minimum_version 1.5.0
+
 load lib
 
 CDBMAKE=$TOP/build/cdbmake-rules
@@ -40,7 +42,7 @@ SHOWX='echo "X=${X-unset} LH=${TCPLOCALHOST-unset}"'
 	log_has 'deny 127.0.0.25:[0-9]* rule 127.0.0.20-29$'
 	log_has 'deny 127.0.2.1:[0-9]* rule default$'
 	[ "$(log_count ' pid ')" -eq 4 ]
-	! log_has 'from 127.0.0.25'
+	run ! log_has 'from 127.0.0.25'
 }
 
 @test "text rules: a malformed file at start exits 100 naming FILE:LINE" {

@@ -10,6 +10,8 @@
 # may take it before the activator does, so a failed listen is retried on
 # another port, a few times.
 
+bats_require_minimum_version 1.5.0
+
 load lib
 
 ACTIVATE=$(command -v systemd-socket-activate || true)
@@ -157,7 +159,7 @@ exits_with() {
 	connect -T 3 127.0.0.1 </dev/null >"$BATS_TEST_TMPDIR/reply" || true
 	wait_log 'Child [0-9]* died with code 100'
 	log_has "tcpwarden: fatal: the socket systemd passed (fd 3) is not listening: with Accept=yes"
-	! grep -q ip "$BATS_TEST_TMPDIR/reply"
+	run ! grep -q ip "$BATS_TEST_TMPDIR/reply"
 }
 
 @test "a passed socket that is not TCP (a datagram socket): exit 100" {

@@ -2,6 +2,8 @@
 # The documentation: the man page is clean mdoc, it and the program agree
 # on the options, and make install puts a page there that renders.
 
+bats_require_minimum_version 1.5.0
+
 load lib
 
 MAN=$TOP/man/tcpwarden.1
@@ -123,11 +125,11 @@ accepted() {
 @test "an option missing from the program is caught by the probe" {
 	# The check above would pass vacuously if every probe looked accepted.
 	probe --no-such-option
-	! accepted
+	run ! accepted
 	probe -c
-	! accepted
+	run ! accepted
 	probe -D arg
-	! accepted
+	run ! accepted
 }
 
 @test "make install puts the program and a man page that renders" {
@@ -169,8 +171,8 @@ has_section() { readelf -S -W "$1" | grep -qF " $2 "; }
 	run make -s -C "$TOP" install-strip PREFIX=/usr DESTDIR="$root"
 	[ "$status" -eq 0 ]
 	[ "$(stat -c %a "$root/usr/bin/tcpwarden")" = 755 ]
-	! has_section "$root/usr/bin/tcpwarden" .symtab
-	! has_section "$root/usr/bin/tcpwarden" .debug_info
+	run ! has_section "$root/usr/bin/tcpwarden" .symtab
+	run ! has_section "$root/usr/bin/tcpwarden" .debug_info
 	cmp "$MAN" "$root/usr/share/man/man1/tcpwarden.1"
 	run "$root/usr/bin/tcpwarden" --version
 	[ "$status" -eq 0 ]

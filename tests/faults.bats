@@ -247,7 +247,7 @@ every_child_ended() {
 		    break
 		uid=$((uid + 1))
 	done
-	! ps -u "$uid" >/dev/null
+	run ! ps -u "$uid" >/dev/null
 	# 3 processes of the uid: tcpwarden and two children.  Root is
 	# exempt, so the limit bites only after the drop.  The program holds
 	# connections from 127.0.0.1; it ends the others at once.
@@ -412,7 +412,7 @@ every_child_ended() {
 	[ "${lines[0]}" = "tcpwarden: state: 1/40 clients 1" ]
 	[ "${lines[1]}" = "tcpwarden: client 127.0.0.1 1/10 pids $pid" ]
 	[ "$(children)" = "$pid" ]
-	! log_has "end $pid "
+	run ! log_has "end $pid "
 	timeout 10 sh -c 'echo go >"$1"' sh "$go"
 	wait_log "^tcpwarden: end $pid status 0\$"
 	settled 40

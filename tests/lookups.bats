@@ -12,6 +12,8 @@
 # the server's log is left in $BATS_TEST_TMPDIR/log; the test then asserts
 # on both.
 
+bats_require_minimum_version 1.5.0
+
 load lib
 
 BUILD="${BUILD:-$TOP/build}"
@@ -134,7 +136,7 @@ export -f scenario_stale
 	[ "${lines[0]}" = "named H=unset I=unset L=unset X=unset" ]
 	[ "${lines[1]}" = "nameless H=unset I=unset L=unset X=unset" ]
 	log_line "ok [0-9]+ :127\.0\.0\.1:[0-9]+ :127\.0\.0\.5::[0-9]+"
-	! grep -q stale "$LOG"
+	run ! grep -q stale "$LOG"
 	ns -H "$T/hosts" -N files -- scenario_stale -H
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "named H=unset I=unset L=unset X=unset" ]
@@ -145,7 +147,7 @@ export -f scenario_stale
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "named H=good.example.test I=unset L=unset X=unset" ]
 	[ "${lines[1]}" = "nameless H=unset I=unset L=unset X=unset" ]
-	! grep -q stale "$LOG"
+	run ! grep -q stale "$LOG"
 }
 
 scenario_hostile_name() {
@@ -163,7 +165,7 @@ export -f scenario_hostile_name
 	local p
 	p=$(pid_of 127.0.0.9)
 	log_line "ok $p :127\.0\.0\.1:$(port_of) bad\?na\?me\?\.test:127\.0\.0\.9::[0-9]+"
-	! LC_ALL=C grep -q '[^[:print:]]' "$LOG"
+	run ! env LC_ALL=C grep -q '[^[:print:]]' "$LOG"
 }
 
 # --- -p ---
@@ -251,7 +253,7 @@ query 20005 , $port" ]
 	[ "$status" -eq 0 ]
 	[ "${lines[1]}" = "five H=unset I=jo?e???x? L=unset X=unset" ]
 	log_exact "ok $(pid_of 127.0.0.5) :127.0.0.1:$(port_of) :127.0.0.5:jo?e???x?:20005"
-	! LC_ALL=C grep -q '[^[:print:]]' "$LOG"
+	run ! env LC_ALL=C grep -q '[^[:print:]]' "$LOG"
 }
 
 scenario_t() {
@@ -419,7 +421,7 @@ check_host_rules() {
 	[ -n "$p" ]
 	log_line "deny 127\.0\.0\.7:[0-9]+ rule =bad\.example\.test"
 	log_exact "end $p status 25600"
-	! log_line "ok $p .*"
+	run ! log_line "ok $p .*"
 
 	# No name, no host rule: the default denies, in the child too.
 	p=$(pid_of 127.0.0.99)
@@ -429,7 +431,7 @@ check_host_rules() {
 
 	# The exact address decides alone: in the parent, no fork.
 	log_line "deny 127\.0\.0\.12:[0-9]+ rule 127\.0\.0\.12"
-	! log_line "pid [0-9]+ from 127\.0\.0\.12"
+	run ! log_line "pid [0-9]+ from 127\.0\.0\.12"
 	[ "$(log_count ' pid ')" -eq 6 ]
 	[ "$(log_count ' deny ')" -eq 3 ]
 }
@@ -502,7 +504,7 @@ check_info_rules() {
 	log_line "ok [0-9]+ :127\.0\.0\.1:$port :127\.0\.0\.5:ann:20013"
 	# eve: denied in the child once ident has answered; never ok.
 	log_line "deny 127\.0\.0\.5:20012 rule eve@127\.0\.0\.5"
-	! log_line "ok .*:20012"
+	run ! log_line "ok .*:20012"
 	[ "$(log_count ' end [0-9]* status 25600$')" -eq 1 ]
 	[ "$(log_count ' pid [0-9]* from 127.0.0.5$')" -eq 3 ]
 }

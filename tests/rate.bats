@@ -7,6 +7,8 @@
 # has sent everything.  A refused connection gets the message of its
 # limit, never "ready".
 
+bats_require_minimum_version 1.5.0
+
 load lib
 
 setup() {
@@ -66,7 +68,7 @@ refused() { reply_is "$1" -s "$2" 127.0.0.1; }
 	sleep 1.2
 	served 127.0.0.1
 	[ "$(started)" -eq 2 ]
-	! log_has ' rate 1/1$'
+	run ! log_has ' rate 1/1$'
 }
 
 @test "--rate=N alone is N a second; bad values are usage errors naming the option" {
@@ -170,7 +172,7 @@ EOF
 	wait_for eval '[ "$(total)" = 2 ]'
 	served 127.0.0.2
 	wait_log 'would-deny 127\.0\.0\.2:[0-9]* per-net 2/2$'
-	! log_has 'tcpwarden: deny '
+	run ! log_has 'tcpwarden: deny '
 	[ "$(started)" -eq 4 ]
 }
 
@@ -182,7 +184,7 @@ EOF
 	served 127.0.0.1
 	served 127.0.0.1
 	wait_for eval '[ "$(log_count "would-deny 127\.0\.0\.1:[0-9]* rate 3/3600$")" -eq 2 ]'
-	! log_has 'tcpwarden: deny '
+	run ! log_has 'tcpwarden: deny '
 	[ "$(started)" -eq 5 ]
 }
 
@@ -199,7 +201,7 @@ EOF
 	served 127.0.0.3
 	wait_log 'would-deny 127\.0\.0\.3:[0-9]* per-client 0/0$'
 	[ "$(started)" -eq 1 ]
-	! grep -q '^127\.0\.0\.2$' "$STARTS"
+	run ! grep -q '^127\.0\.0\.2$' "$STARTS"
 }
 
 @test "--dry-run with look-ups: a limit set by a host rule is checked in the child, and only logged" {
@@ -211,7 +213,7 @@ EOF
 	    127.0.0.1 0 "${PROG[@]}"
 	served 127.0.0.1
 	wait_log 'would-deny 127\.0\.0\.1:[0-9]* per-client 0/0$'
-	! log_has 'tcpwarden: deny '
+	run ! log_has 'tcpwarden: deny '
 	[ "$(started)" -eq 1 ]
 }
 

@@ -5,6 +5,8 @@
 # holds; empty names are usage errors; and after -u, SIGHUP reads the
 # file as the new user.
 
+bats_require_minimum_version 1.5.0
+
 load lib
 
 CDBMAKE=$TOP/build/cdbmake-rules
@@ -131,8 +133,8 @@ crafted_drops() {
 	done
 	wait_for eval '[ "$(log_count "unable to read $cdb: file is damaged")" -ge 20 ]'
 	wait "${pids[@]}"
-	! grep -q served "$BATS_TEST_TMPDIR"/out.*
-	! log_has ' pid '
+	run ! grep -q served "$BATS_TEST_TMPDIR"/out.*
+	run ! log_has ' pid '
 	run state
 	[[ "${lines[0]}" == "tcpwarden: state: 0/100 clients 0" ]]
 }
@@ -167,7 +169,7 @@ crafted_drops() {
 	start_server -v -x "$BATS_TEST_TMPDIR/r.cdb" 127.0.0.1 0 echo served
 	kill -HUP "$SERVER_PID"
 	wait_log "sighup: nothing to reload: -x $BATS_TEST_TMPDIR/r.cdb is read for every connection"
-	! log_has 'no rules file'
+	run ! log_has 'no rules file'
 	[ "$(ask 127.0.0.2)" = "served" ]
 }
 
@@ -208,5 +210,5 @@ needs_root() {
 	kill -HUP "$SERVER_PID"
 	wait_log 'rules: reloaded'
 	[ "$(ask 127.0.0.2)" = "X=new" ]
-	! log_has 'warning'
+	run ! log_has 'warning'
 }

@@ -94,7 +94,7 @@ restart_at_once() {
 	wait_log '^tcpwarden: pid '
 	# Stuck in its write until -t has passed, then it ends, 111.
 	wait_log '^tcpwarden: end [0-9]* status 28416$'
-	! log_has '^tcpwarden: ok '
+	run ! log_has '^tcpwarden: ok '
 	# Again, with SIGTERM while the child is stuck in its write.
 	stop_server
 	start_via "${IN_NS[@]}" -- -v -t 30 -B "$banner" 127.0.0.1 0 echo first
@@ -153,7 +153,7 @@ one_failure() {
 	pidline=$(grep -n '^tcpwarden: pid ' "$LOG" | cut -d: -f1)
 	warnline=$(grep -n 'warning: ' "$LOG" | cut -d: -f1)
 	[ "$warnline" -gt "$pidline" ]
-	! log_has '^tcpwarden: ok '
+	run ! log_has '^tcpwarden: ok '
 	log_has "^tcpwarden: end $pid status 28416\$"
 }
 
