@@ -1,5 +1,5 @@
 # The benchmark: `make bench` builds the tools under build/bench/ and runs
-# tests/bench/run (about 10 minutes; BENCH_QUICK=1 for under one); `make
+# tests/bench/run (about 13 minutes; BENCH_QUICK=1 for under one); `make
 # bench-rules` times the text rules.  Included by the Makefile; also
 # usable alone: make -f tests/bench/bench.mk bench.
 # Never part of `make check`: a timing never fails the test suite.
