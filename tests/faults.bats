@@ -96,21 +96,6 @@ dump_pids() {
 	    sed '/^$/d' | sort -n
 }
 
-# settled MAX: the last child is gone and reaped, and the state dump is
-# exactly "0/MAX clients 0", alone.
-settled() {
-	# Connections may wait in the accept queues after their clients are
-	# gone (a reset's do): till those are served, a moment without a
-	# child is only a pause between two.
-	wait_long queued 0 || { echo "still queued: $(in_queues)"; return 1; }
-	wait_for no_children || { echo "children left: $(children)"; return 1; }
-	wait_for eval '[ "$(total)" = 0 ]'
-	run state
-	echo "$output"
-	[ "${lines[0]}" = "tcpwarden: state: 0/$1 clients 0" ]
-	[ "${#lines[@]}" -eq 1 ]
-}
-
 # log_pids WHAT: the pids of the log's "WHAT PID ..." lines, sorted.
 log_pids() {
 	sed -n "s/^tcpwarden: $1 \\([0-9]*\\) .*/\\1/p" "$LOG" | sort -n
@@ -118,15 +103,6 @@ log_pids() {
 
 # count PATTERN: how many log lines match, 0 included.
 count() { grep -c -- "$1" "$LOG" || true; }
-
-# storm N CONC FIRST LAST: N connections, CONC at a time, from
-# 127.0.0.FIRST to 127.0.0.LAST in turn; each must end with EOF.
-storm() {
-	run "$CLIENT" --storm "$1" --conc "$2" --src "127.0.0.$3-$4" -T 60 \
-	    127.0.0.1 "$PORT"
-	echo "storm: $output"
-	[ "$output" = "done $1 ok $1 failed 0" ]
-}
 
 # every_child_ended N STATUS: N children were started, and each one's end
 # was logged, with exactly this wait status.

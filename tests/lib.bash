@@ -327,3 +327,30 @@ status_max() {
 	sed -n 's/^tcpwarden: status: \([0-9]*\)\/.*/\1/p' "$LOG" |
 	    sort -n | tail -n 1
 }
+
+# storm N CONC FIRST LAST: N connections, CONC at a time, from 127.0.0.FIRST
+# to 127.0.0.LAST in turn; every one must end with EOF, each within
+# STORM_TIMEOUT seconds (60 unless a file sets it).
+storm() {
+	run "$CLIENT" --storm "$1" --conc "$2" --src "127.0.0.$3-$4" \
+	    -T "${STORM_TIMEOUT:-60}" 127.0.0.1 "$PORT"
+	echo "storm: $output"
+	[ "$output" = "done $1 ok $1 failed 0" ]
+}
+
+# settled MAX: no connection waits to be taken, the last child is gone
+# (none left, none a zombie) and reaped, and the state dump is exactly
+# "0/MAX clients 0", alone.
+settled() {
+	# Connections may wait in the accept queues after their clients are
+	# gone (a reset's do): till those are served, a moment without a
+	# child is only a pause between two.
+	wait_long queued 0 || { echo "still queued: $(in_queues)"; return 1; }
+	wait_for no_children ||
+	    { echo "children left (Z: a zombie):" $(children); return 1; }
+	wait_for eval '[ "$(total)" = 0 ]'
+	run state
+	echo "$output"
+	[ "${lines[0]}" = "tcpwarden: state: 0/$1 clients 0" ]
+	[ "${#lines[@]}" -eq 1 ]
+}
