@@ -482,8 +482,7 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	 * main loop, so even a child that exits at once is reaped only after
 	 * table_add below. */
 	req.want_pidfd = want_pidfd();
-	pid = spawn_start(&req, &pidfd);
-	close(fd);
+	pid = spawn_start(&req, &pidfd);   /* it closes fd */
 	if (pid < 0) {
 		stats.unstarted++;
 		return;   /* logged by spawn; the table is as it was */
@@ -876,6 +875,8 @@ server_run(const struct config *c)
 		    pfd : -1;
 		p[3].events = POLLIN;
 		p[3].revents = 0;
+		/* No connection stays open on our side while we sleep. */
+		spawn_settle();
 		/* The one wait.  Signals come as data on sfd, never as an
 		 * interruption, so they are looked at on every turn. */
 		if (ppoll(p, 4, timeout, NULL) < 0) {

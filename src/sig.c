@@ -118,3 +118,18 @@ sig_child_restore(void)
 		sigaction(SIGPIPE, &start_pipe, NULL);
 	sigprocmask(SIG_SETMASK, &start_mask, NULL);
 }
+
+int
+sig_child_raw(unsigned long *mask, int *pipe_default)
+{
+	size_t i;
+
+	for (i = 0; i < NHANDLED; i++)
+		if (changed[i])
+			return -1;
+	/* SIGPIPE goes back to its default only: we change it only when
+	 * it was not ignored, and a handler is reset by exec anyway. */
+	*pipe_default = pipe_changed;
+	memcpy(mask, &start_mask, sizeof *mask);
+	return 0;
+}

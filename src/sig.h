@@ -38,4 +38,11 @@ void sig_read(void);
  * at start, then the start mask.  Async-signal-safe. */
 void sig_child_restore(void);
 
+/* The same for a child that may make raw system calls only (launch.h):
+ * the start mask as the kernel takes it (its first 64 signals) in *mask,
+ * and in *pipe_default whether SIGPIPE must go back to its default
+ * action.  Returns 0, or -1 when some other disposition must be set back
+ * too (the child is then spawned the usual way). */
+int sig_child_raw(unsigned long *mask, int *pipe_default);
+
 #endif

@@ -17,22 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel.h"
+#include "launch.h"
 #include "log.h"
 #include "sig.h"
 #include "stats.h"
-
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-#ifndef CLOSE_RANGE_UNSHARE
-#define CLOSE_RANGE_UNSHARE (1U << 1)
-#endif
 
 /*
  * How: where the child only has to exec, clone(2) with CLONE_VM and
@@ -49,6 +38,9 @@
  * The child shares our memory until exec.  That is safe because no signal
  * of ours has a handler (they are read from a signalfd, sig.h) and they
  * stay blocked until the child sets its mask back just before exec.
+ *
+ * Where nothing needs the exec's outcome before we go on (no prep, no ok
+ * line), spawn_start does not wait for it at all: launch.h.
  */
 
 /* The clone child's stack: one is enough, since CLONE_VFORK holds us
@@ -170,6 +162,10 @@ spawn_init(char *const *argv, unsigned long max_children,
 		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
 			nofile_raised = 1;
 	}
+	/* The children on their way to exec while we go on (launch.h) get
+	 * stacks of this size too. */
+	if (share_files)
+		launch_init(argv, size, nofile_raised ? &start_nofile : NULL);
 }
 
 unsigned long
@@ -239,8 +235,8 @@ log_pid(pid_t pid, const struct spawn_req *r)
 }
 
 /* The one line for a program that did not start. */
-static void
-log_no_run(pid_t pid, const struct spawn_req *r, int err)
+void
+spawn_log_no_run(pid_t pid, const struct spawn_req *r, int err)
 {
 	struct log_line l;
 
@@ -386,7 +382,7 @@ spawn_clone(const struct spawn_req *r, int *pidfd)
 		/* The child has exited 111; it is reaped as any other. */
 		stats.unstarted++;
 		log_pid(pid, r);
-		log_no_run(pid, r, a.err);
+		spawn_log_no_run(pid, r, a.err);
 	} else if (log_level >= LOG_VERBOSE) {
 		log_pid(pid, r);
 		if (r->log_ok)
@@ -539,7 +535,7 @@ spawn_fork(const struct spawn_req *r, int *pidfd)
 	if (own_table(r->fd, shared) != 0) {
 		e = errno;
 		log_pid(getpid(), r);
-		log_no_run(getpid(), r, e);
+		spawn_log_no_run(getpid(), r, e);
 		gate_move(GATE_OPEN);
 		_exit(111);
 	}
@@ -559,13 +555,34 @@ spawn_fork(const struct spawn_req *r, int *pidfd)
 		execvpe(r->argv[0], r->argv, envp);
 		e = errno;
 	}
-	log_no_run(getpid(), r, e);
+	spawn_log_no_run(getpid(), r, e);
 	_exit(111);
 }
 
 pid_t
 spawn_start(const struct spawn_req *r, int *pidfd)
 {
+	pid_t pid;
+
 	*pidfd = -1;
-	return r->prep ? spawn_fork(r, pidfd) : spawn_clone(r, pidfd);
+	if (share_files && launch_fits(r)) {
+		launch_reap_slots();
+		pid = launch_start(r, r->want_pidfd, pidfd);
+		if (pid >= 0) {
+			fork_worked();
+			*pidfd = spawn_fd_up(*pidfd);
+			return pid;
+		}
+		/* No child: the usual way decides, and logs, what is
+		 * wrong (flags refused, out of descriptors or processes). */
+	}
+	pid = r->prep ? spawn_fork(r, pidfd) : spawn_clone(r, pidfd);
+	close(r->fd);
+	return pid;
+}
+
+void
+spawn_settle(void)
+{
+	launch_settle();
 }

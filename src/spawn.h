@@ -2,7 +2,8 @@
  * spawn: start the program for one connection, with the connection as its
  * stdin and stdout, the signal state tcpwarden started with, and the
  * environment given.  The one entry point hides how (a vfork-like clone,
- * or a fork when prep must run first; see spawn.c).  No child holds, even
+ * a clone not waited for (launch.h), or a fork when prep must run first;
+ * see spawn.c).  No child holds, even
  * for one instruction, a descriptor of the server's from SPAWN_FD_FLOOR
  * up, where the listening sockets are.  SIGCHLD stays blocked across the
  * call, and the caller records the pid before it next reaps (table.h).
@@ -76,11 +77,24 @@ int spawn_pidfd(pid_t pid);
  * Logged, in this order: "pid PID from ADDRESS [via PROXY:PORT]" (at
  * -v), then either the
  * ok line (log_ok) or one warning "pid PID from ADDRESS:PORT: unable to
- * run PROGRAM: REASON", after which the child exits 111.  Without prep
- * the exec is over when this returns, and these lines are the caller's
- * process's.  With prep the child writes them: the pid line before this
- * returns, the rest after prep, the ok line only once the program is
- * found and executable, just before the exec. */
+ * run PROGRAM: REASON", after which the child exits 111.  Without prep,
+ * at -v, the exec is over when this returns, and these lines are the
+ * caller's process's; below -v the only line, the warning, is written
+ * once the child's exec has failed (launch.h), by the caller's process.
+ * With prep the child writes them: the pid line before this returns, the
+ * rest after prep, the ok line only once the program is found and
+ * executable, just before the exec.
+ *
+ * spawn_start takes r->fd: it closes it on our side, at once when it has
+ * waited for the exec, else once the child has exec'd or died. */
 pid_t spawn_start(const struct spawn_req *r, int *pidfd);
+
+/* Before the server sleeps: wait until every child started without
+ * waiting has exec'd (or died), and close our side of its connection,
+ * so that none stays open on our side meanwhile. */
+void spawn_settle(void);
+
+/* The warning for a program that did not start (also launch.c's). */
+void spawn_log_no_run(pid_t pid, const struct spawn_req *r, int err);
 
 #endif
