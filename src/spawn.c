@@ -576,6 +576,13 @@ spawn_start(const struct spawn_req *r, int *pidfd)
 		/* No child: the usual way decides, and logs, what is
 		 * wrong (flags refused, out of descriptors or processes). */
 	}
+	/* A forked child copies our descriptors below SPAWN_FD_FLOOR and
+	 * holds them through its look-ups: none of them may be another
+	 * client's connection still open on our side, or that client would
+	 * wait for its end as long.  (Today a configuration either forks
+	 * every child or none, so this only guards the mix.) */
+	if (r->prep)
+		launch_settle();
 	pid = r->prep ? spawn_fork(r, pidfd) : spawn_clone(r, pidfd);
 	close(r->fd);
 	return pid;
