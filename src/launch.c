@@ -303,20 +303,10 @@ wait_slot(struct slot *s)
 		syscall(SYS_futex, &s->word, FUTEX_WAIT, w, NULL, NULL, 0);
 }
 
-void
-launch_reap_slots(void)
-{
-	unsigned i;
-
-	if (!usable)
-		return;
-	for (i = 0; i < SLOTS; i++)
-		if (slots[i].fd >= 0 && slot_done(&slots[i]))
-			finish(&slots[i]);
-}
-
-void
-launch_settle(void)
+/* Finish the slots whose child has let go of our memory; with wait, all
+ * of them, waiting for those still in flight. */
+static void
+finish_slots(int wait)
 {
 	unsigned i;
 
@@ -325,10 +315,22 @@ launch_settle(void)
 	if (!usable)
 		return;
 	for (i = 0; i < SLOTS; i++)
-		if (slots[i].fd >= 0) {
+		if (slots[i].fd >= 0 && (wait || slot_done(&slots[i]))) {
 			wait_slot(&slots[i]);
 			finish(&slots[i]);
 		}
+}
+
+void
+launch_reap_slots(void)
+{
+	finish_slots(0);
+}
+
+void
+launch_settle(void)
+{
+	finish_slots(1);
 }
 
 pid_t
