@@ -24,7 +24,7 @@ SRCS = src/access.c src/activate.c src/addr.c src/cdb.c src/deadline.c \
        src/drain.c src/env.c src/file.c src/launch.c src/listener.c \
        src/log.c src/lookup.c src/park.c src/parse.c src/pending.c src/proxy.c \
        src/rate.c src/reap.c src/rules.c src/server.c src/sig.c \
-       src/spawn.c src/stats.c src/table.c
+       src/spawn.c src/stats.c src/table.c src/young.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)
 HDRS = $(wildcard src/*.h)
 

@@ -17,11 +17,13 @@
  * readable pidfd.
  *
  * A pidfd costs four system calls a child (made, moved up, watched,
- * closed) and a second wake-up beside SIGCHLD; with few children the
- * sweep walks so few that it costs less.  So children get no pidfd while
- * fewer than REAP_PIDFD_FROM live, and every child gets one once that
- * many do: those already live without one get theirs then (pidfd_open),
- * so the sweep never walks a full table.  Back under half of it, new
+ * closed), an inode the kernel makes and frees, and a second wake-up
+ * beside SIGCHLD; with few children the sweep walks so few that it costs
+ * less.  So children get no pidfd while fewer than REAP_PIDFD_FROM live,
+ * and once that many do, every child that lives gets one: those already
+ * live without one get theirs then (pidfd_open), so the sweep never walks
+ * a full table, and each new child once it has lived YOUNG_MS (young.h:
+ * one that ends sooner is found by its pid).  Back under half of it, new
  * children go without again.
  */
 #ifndef REAP_H

@@ -34,6 +34,7 @@
 #include "spawn.h"
 #include "stats.h"
 #include "table.h"
+#include "young.h"
 
 /* Connections taken from the backlog per wake-up, before the loop looks
  * at signals again: enough to empty a burst, few enough that reaping and
@@ -327,10 +328,27 @@ child_prep(void *ctx, char *const **envp)
 	return 0;
 }
 
+/* A watched pidfd for child pid, which lives without one, as far as the
+ * budget and the descriptors allow; -1 where it gets none.  SIGCHLD is
+ * blocked, so pid, in the table, is still its child's. */
+static int
+watched_pidfd(pid_t pid)
+{
+	int pidfd;
+
+	if (table.used - table.untracked >= pidfd_budget ||
+	    (pidfd = spawn_pidfd(pid)) < 0)
+		return -1;
+	if (reap_watch(pid, pidfd) != 0) {
+		close(pidfd);
+		return -1;
+	}
+	return pidfd;
+}
+
 /* A pidfd for every child that has none, as far as there are
  * descriptors for them: the table has grown past what the sweep walks
- * cheaply (reap.h).  SIGCHLD is blocked, so none of them is reaped
- * meanwhile, and each pid is still its child's. */
+ * cheaply (reap.h). */
 static void
 track_children(void)
 {
@@ -342,20 +360,16 @@ track_children(void)
 
 		if (table.slots[s].pidfd >= 0)
 			continue;
-		if (table.used - table.untracked >= pidfd_budget ||
-		    (pidfd = spawn_pidfd(pid)) < 0)
+		if ((pidfd = watched_pidfd(pid)) < 0)
 			return;
-		if (reap_watch(pid, pidfd) != 0) {
-			close(pidfd);
-			return;
-		}
 		table_track(&table, pid, pidfd);
 	}
 }
 
-/* Whether the next child gets a pidfd (reap.h). */
+/* How the next child's end will be found: by the sweep (-1), by its pid
+ * while it is young (TABLE_YOUNG, young.h), or by a pidfd (0) (reap.h). */
 static int
-want_pidfd(void)
+next_child_tracking(void)
 {
 	if (!pidfd_mode && table.used >= REAP_PIDFD_FROM) {
 		pidfd_mode = 1;
@@ -363,7 +377,11 @@ want_pidfd(void)
 	} else if (pidfd_mode && table.used < REAP_PIDFD_FROM / 2) {
 		pidfd_mode = 0;
 	}
-	return pidfd_mode && table.used - table.untracked < pidfd_budget;
+	if (!pidfd_mode)
+		return -1;
+	if (young_room())
+		return TABLE_YOUNG;
+	return table.used - table.untracked < pidfd_budget ? 0 : -1;
 }
 
 static void reap_now(void);
@@ -411,7 +429,7 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	struct spawn_req req;
 	uint32_t client_count, net_count = 0;
 	int lookups = cfg->lookup_host || cfg->ident;
-	int pidfd, over;
+	int pidfd, over, tracking;
 	pid_t pid;
 
 	memset(&work, 0, sizeof work);
@@ -481,11 +499,16 @@ serve_client(int fd, const struct addr *remote, const struct addr *local,
 	/* SIGCHLD is blocked for the whole run (sig.h) and only read in the
 	 * main loop, so even a child that exits at once is reaped only after
 	 * table_add below. */
-	req.want_pidfd = want_pidfd();
+	tracking = next_child_tracking();
+	req.want_pidfd = tracking == 0;
 	pid = spawn_start(&req, &pidfd);   /* it closes fd */
 	if (pid < 0) {
 		stats.unstarted++;
 		return;   /* logged by spawn; the table is as it was */
+	}
+	if (tracking == TABLE_YOUNG) {
+		young_add(pid);
+		pidfd = TABLE_YOUNG;
 	}
 	if (pidfd >= 0 && reap_watch(pid, pidfd) != 0) {
 		/* Unwatched, it would be reaped only by the sweep: let it be
@@ -700,13 +723,66 @@ reap_all(void)
 		foreign_children = 0;   /* no child at all: none foreign */
 }
 
+/* Whether SIGCHLD must sweep: some child of ours has no pidfd and is not
+ * young, or children not ours may end. */
+static int
+sweep_due(void)
+{
+	return table.untracked > table.young || foreign_children || orphans;
+}
+
+/* The children that SIGCHLD named (sig.h), if young: the common way a
+ * young child's end is found (young.h). */
+static void
+reap_named(void)
+{
+	unsigned i;
+	int status;
+
+	for (i = 0; i < sig_ended_n; i++) {
+		pid_t pid = sig_ended[i];
+
+		/* In the table means not reaped yet: pid is this child's. */
+		if (table_pidfd(&table, pid) == TABLE_YOUNG &&
+		    waitpid(pid, &status, WNOHANG) == pid &&
+		    reap_ended(pid, status))
+			child_ended(pid, status);
+	}
+	sig_ended_n = 0;
+}
+
+/* One young child, asked by a sweep (young.h): reaped if it has ended;
+ * old, given its pidfd, or else left to the sweep. */
+static int
+visit_young(pid_t pid, int old)
+{
+	pid_t r;
+	int status;
+
+	/* Reaped since, or given a pidfd: not young any more. */
+	if (table_pidfd(&table, pid) != TABLE_YOUNG)
+		return 0;
+	r = waitpid(pid, &status, WNOHANG);
+	if (r == pid && reap_ended(pid, status)) {
+		child_ended(pid, status);
+		return 0;
+	}
+	if (!old)
+		return 1;
+	/* With none to be had, the sweep finds it (sweep_due). */
+	table_track(&table, pid, watched_pidfd(pid));
+	return 0;
+}
+
 /* Whatever has ended, reaped now rather than at the loop's next turn,
- * as the loop would: by pidfd, and by the sweep where it is due. */
+ * as the loop would: by pidfd, by asking each young child, and by the
+ * sweep where it is due. */
 static void
 reap_now(void)
 {
 	reap_by_pidfd();
-	if (table.untracked > 0 || foreign_children || orphans)
+	young_sweep(visit_young);
+	if (sweep_due())
 		reap_all();
 }
 
@@ -824,6 +900,7 @@ server_run(const struct config *c)
 	    rate_init(cfg->rate_clients, seed * 0x9e3779b9u + 1) != 0) ||
 	    park_init(cfg->max_conns) != 0)
 		log_fatal(111, "out of memory", NULL);
+	young_init((uint32_t)cfg->max_conns);
 	rfd = reap_init();
 	if (rfd < 0)
 		log_fatal(111, "unable to create an epoll set: ",
@@ -846,13 +923,15 @@ server_run(const struct config *c)
 
 	for (;;) {
 		struct pollfd p[4];
-		struct timespec left, pleft, park_left;
+		struct timespec left, pleft, yleft, park_left;
 		const struct timespec *timeout;
 
 		/* Draining, the server no longer accepts: only the drain's
-		 * next step can limit the wait. */
+		 * next step limits the wait, and, draining or not, the next
+		 * sweep of the young children (young.h). */
 		timeout = drain_active() ? drain_timeout(&left) :
 		    loop_timeout(&left, &pleft);
+		timeout = deadline_first(timeout, young_timeout(&yleft));
 		/* At the total limit a parked connection waits, as the
 		 * backlog does, for a child's end, which wakes us anyway. */
 		if (!drain_active() && table.used < cfg->max_conns)
@@ -892,13 +971,16 @@ server_run(const struct config *c)
 		if (p[2].revents & POLLIN)
 			reap_by_pidfd();
 		if (sig_got_child) {
+			reap_named();
+			young_told();
 			/* A stop of a tracee of ours is seen only by the
 			 * sweep, hence sig_got_trap (sig.h). */
-			if (table.untracked > 0 || foreign_children ||
-			    orphans || sig_got_trap)
+			if (sweep_due() || sig_got_trap)
 				reap_all();
 			sig_got_child = sig_got_trap = 0;
 		}
+		if (young_due())
+			young_sweep(visit_young);
 		if (sig_got_term) {
 			sig_got_term = 0;
 			if (drain_active()) {

@@ -8,6 +8,8 @@
 
 int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
 int sig_got_trap;
+pid_t sig_ended[SIG_ENDED_MAX];
+unsigned sig_ended_n;
 
 static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NHANDLED (sizeof handled / sizeof handled[0])
@@ -94,6 +96,15 @@ sig_read(void)
 				if (si[i].ssi_code == CLD_TRAPPED ||
 				    si[i].ssi_code == CLD_STOPPED)
 					sig_got_trap = 1;
+				/* An end names its child.  (A SIGCHLD
+				 * that kill(2) sent has a code of its
+				 * own, SI_USER, and names the sender.) */
+				if ((si[i].ssi_code == CLD_EXITED ||
+				    si[i].ssi_code == CLD_KILLED ||
+				    si[i].ssi_code == CLD_DUMPED) &&
+				    sig_ended_n < SIG_ENDED_MAX)
+					sig_ended[sig_ended_n++] =
+					    (pid_t)si[i].ssi_pid;
 				break;
 			case SIGTERM:
 			case SIGINT: sig_got_term = 1; break;

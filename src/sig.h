@@ -9,6 +9,8 @@
 #ifndef SIG_H
 #define SIG_H
 
+#include <sys/types.h>
+
 /* What the last sig_read found pending; the main loop clears them.
  * sig_got_trap: a SIGCHLD for a stop (CLD_TRAPPED or CLD_STOPPED), so
  * that a tracee of ours may be waiting to be let go.  It is a hint only:
@@ -16,6 +18,13 @@
  * it. */
 extern int sig_got_child, sig_got_term, sig_got_hup, sig_got_usr1;
 extern int sig_got_trap;
+
+/* The children whose end sent the SIGCHLDs that the last sig_read took,
+ * sig_ended_n of them (young.h): one, almost always, since one SIGCHLD
+ * pending swallows the next.  More than SIG_ENDED_MAX are not kept. */
+#define SIG_ENDED_MAX 4
+extern pid_t sig_ended[SIG_ENDED_MAX];
+extern unsigned sig_ended_n;
 
 /* Remember the mask and dispositions tcpwarden started with, block the
  * handled signals, open the signalfd, and ignore SIGPIPE.  SIGINT ignored

@@ -240,6 +240,8 @@ table_add(struct table *t, pid_t pid, int pidfd,
 	slot->pidfd = pidfd;
 	if (pidfd < 0)
 		t->untracked++;
+	if (pidfd == TABLE_YOUNG)
+		t->young++;
 	slot->client = groups_take(&t->clients, client, t->seed,
 	    client_limit);
 	slot->net = net && t->nets.pool ?
@@ -303,8 +305,11 @@ table_track(struct table *t, pid_t pid, int pidfd)
 	check_sigchld_blocked();
 	if (s == TABLE_NONE || t->slots[s].pidfd >= 0)
 		return -1;
-	t->slots[s].pidfd = pidfd;
-	t->untracked--;
+	if (t->slots[s].pidfd == TABLE_YOUNG)
+		t->young--;
+	if (pidfd >= 0)
+		t->untracked--;
+	t->slots[s].pidfd = pidfd >= 0 ? pidfd : -1;
 	return 0;
 }
 
@@ -320,6 +325,8 @@ table_remove(struct table *t, pid_t pid, int *pidfd)
 	*pidfd = t->slots[s].pidfd;
 	if (*pidfd < 0)
 		t->untracked--;
+	if (*pidfd == TABLE_YOUNG)
+		t->young--;
 	groups_release(&t->clients, t->slots[s].client, t->seed);
 	if (t->slots[s].net != TABLE_NONE)
 		groups_release(&t->nets, t->slots[s].net, t->seed);

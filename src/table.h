@@ -21,11 +21,14 @@
 #include "addr.h"
 
 #define TABLE_NONE UINT32_MAX
+#define TABLE_YOUNG (-2)
 
 /* One live child. */
 struct table_slot {
 	pid_t pid;
-	int pidfd;         /* its pidfd (reap.h), or -1 without one */
+	int pidfd;         /* its pidfd (reap.h); -1 without one, found by
+	                    * the sweep; TABLE_YOUNG without one yet
+	                    * (young.h) */
 	uint32_t client;   /* index of its client group */
 	uint32_t net;      /* index of its network group, or TABLE_NONE */
 };
@@ -56,6 +59,7 @@ struct table {
 	uint32_t max;            /* -c: the most live children */
 	uint32_t used;           /* live children now */
 	uint32_t untracked;      /* of them, those without a pidfd */
+	uint32_t young;          /* of those, the young (TABLE_YOUNG) */
 	uint32_t seed;           /* hash seed, random per run */
 	struct table_slot *slots;/* slots[0 .. used-1] are live, dense */
 	uint32_t *pid_index;     /* slot indexes by pid hash */
@@ -73,7 +77,7 @@ void table_free(struct table *t);
 uint32_t table_client_count(const struct table *t, const struct addr_key *k);
 uint32_t table_net_count(const struct table *t, const struct addr_key *k);
 
-/* Record a new child and its pidfd (-1 for none), admitted under these
+/* Record a new child and its pidfd (-1 or TABLE_YOUNG for none), admitted under these
  * limits of its client and network.  net is NULL without network limits.
  * The caller has checked that used < max.  Returns the client's count,
  * this child included. */
@@ -82,7 +86,8 @@ uint32_t table_add(struct table *t, pid_t pid, int pidfd,
     const struct addr_key *net, uint32_t net_limit);
 
 /* Forget a child; *pidfd gets the pidfd it was recorded with, for the
- * caller to close.  Returns 0, or -1 if pid is not in the table: a child
+ * caller to close where it is one (>= 0).  Returns 0, or -1 if pid is not
+ * in the table: a child
  * the table never held, such as one the process had before it exec'd
  * tcpwarden (the server reaps those and ignores them). */
 int table_remove(struct table *t, pid_t pid, int *pidfd);
@@ -92,15 +97,17 @@ int table_remove(struct table *t, pid_t pid, int *pidfd);
  * the table. */
 int table_untrack(struct table *t, pid_t pid);
 
-/* Give child pid, recorded without a pidfd, this one.  Returns 0, or -1
- * if pid is not in the table or has one already. */
+/* Give child pid, recorded without a pidfd (young or not), this one; or,
+ * with pidfd -1, leave a young child to the sweep.  Returns 0, or -1 if
+ * pid is not in the table or has one already. */
 int table_track(struct table *t, pid_t pid, int pidfd);
 
 /* The client key of pid, or NULL if pid is not in the table; valid
  * until the next edit. */
 const struct addr_key *table_client(const struct table *t, pid_t pid);
 
-/* The pidfd recorded for pid; -1 if it has none or is not in the table. */
+/* The pidfd recorded for pid (TABLE_YOUNG for a young child); -1 if it
+ * has none or is not in the table. */
 int table_pidfd(const struct table *t, pid_t pid);
 
 /* What table_each_client and table_each_net call for each group: its

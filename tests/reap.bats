@@ -117,8 +117,9 @@ state_of() {
 # pidfds: how many the server holds.
 pidfds() { ls -l "/proc/$SERVER_PID/fd" | grep -c 'pidfd' || true; }
 
-# Children get a pidfd once 256 live (src/reap.h): 260 held from
-# 127.0.0.2 make every child's end come through its pidfd.
+# Children get a pidfd once 256 live (src/reap.h), as soon as they have
+# lived a few milliseconds (src/young.h): 260 held from 127.0.0.2 make
+# the end of every child that lives come through its pidfd.
 hold_260() {
 	hold many 260 -s 127.0.0.2 127.0.0.1
 	[ "$HELD" = "held 260" ]
@@ -133,7 +134,7 @@ hold_260() {
 	hold_260
 	hold a 1 127.0.0.1
 	[ "$HELD" = "held 1" ]
-	[ "$(pidfds)" -eq 261 ]
+	wait_for eval '[ "$(pidfds)" -eq 261 ]'
 	pid=$(cat "$STARTS")
 	# The tracer never waits for it: once dead, it is a zombie that
 	# only the tracer's letting go makes reapable by the server.
@@ -202,7 +203,7 @@ stopped() { [ "$(children | grep -c ' T$')" -eq 2 ]; }
 	hold_260
 	hold a 2 127.0.0.1
 	[ "$HELD" = "held 2" ]
-	[ "$(pidfds)" -eq 262 ]
+	wait_for eval '[ "$(pidfds)" -eq 262 ]'
 	# The SIGCHLD of a tracee's stop makes the server sweep, and let
 	# it go.
 	wait_for stopped || { echo "children:" $(children | grep -v ' S$'); return 1; }
