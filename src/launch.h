@@ -39,8 +39,9 @@ int launch_init(char *const *argv, size_t stack_size,
 /* Whether this request can be launched rather than spawned. */
 int launch_fits(const struct spawn_req *r);
 
-/* Start r's child in a free slot (waiting for one if all are in flight);
- * the slot takes r->fd and closes it once the child has it.  Returns the
+/* Start r's child in a free slot (waiting for one if all are in flight),
+ * and yield the processor if another child is still in flight; the slot
+ * takes r->fd and closes it once the child has it.  Returns the
  * pid, or -1 with errno when no child was made (r->fd is then still the
  * caller's).  *pidfd as spawn_start's, when want_pidfd. */
 pid_t launch_start(const struct spawn_req *r, int want_pidfd, int *pidfd);
