@@ -27,6 +27,13 @@ now_ms(void)
 	return (uint32_t)t.tv_sec * 1000u + (uint32_t)(t.tv_nsec / 1000000);
 }
 
+/* The i-th entry from the oldest (in 64 bits: head + i may pass 2^32). */
+static struct young *
+at(uint32_t i)
+{
+	return &list[((uint64_t)head + i) % cap];
+}
+
 void
 young_init(uint32_t max)
 {
@@ -48,7 +55,7 @@ young_room(void)
 void
 young_add(pid_t pid)
 {
-	struct young *y = &list[(head + n) % cap];
+	struct young *y = at(n);
 
 	y->pid = pid;
 	y->born = now_ms();
@@ -71,7 +78,7 @@ wait_ms(uint32_t now)
 	if (n == 0)
 		return -1;
 	/* The oldest child is given its pidfd at YOUNG_MS. */
-	w = (long)YOUNG_MS - (long)(uint32_t)(now - list[head].born);
+	w = (long)YOUNG_MS - (long)(uint32_t)(now - at(0)->born);
 	if (told) {
 		w2 = (long)YOUNG_SWEEP_MS - (long)(uint32_t)(now - last_sweep);
 		if (w2 < w)
@@ -111,13 +118,13 @@ young_sweep(young_visit_fn *visit)
 	sweeping = 1;
 	/* Those kept move down in place, in their order. */
 	for (i = 0; i < n; i++) {
-		struct young y = list[(head + i) % cap];
+		struct young y = *at(i);
 		int old = (uint32_t)(now - y.born) >= YOUNG_MS;
 
 		/* An old one goes whatever the answer, or the next sweep
 		 * would be due at once, and the next. */
 		if (visit(y.pid, old) && !old)
-			list[(head + kept++) % cap] = y;
+			*at(kept++) = y;
 	}
 	n = kept;
 	if (n == 0)
