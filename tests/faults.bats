@@ -320,22 +320,25 @@ every_child_ended() {
 	done
 }
 
+# top_fd: the server's highest descriptor.
+top_fd() { ls /proc/"$SERVER_PID"/fd | sort -n | tail -n 1; }
+
 @test "no pidfd nor queue of the server reaches a program, with 300 others live: clone, fork (-B), one queue" {
-	local opts prog top
+	local opts prog
 	# 127.0.0.2 holds its connections; any other address gets childstate.
 	prog='[ "$TCPREMOTEIP" = 127.0.0.2 ] || exec "$1"; echo ready; exec cat >/dev/null'
 	# The default 256 queues, one (a plain socket below 64), and fork.
 	for opts in "" "--queues=1" "-B hello"; do
 		# shellcheck disable=SC2086
 		start -v -c 400 -C 400 $opts 127.0.0.1 0 sh -c "$prog" sh "$CHILDSTATE"
-		# Past 256 live children, each has a pidfd (src/reap.h).
+		# Past 256 live children, each has a pidfd (src/reap.h), once
+		# it has lived a few milliseconds (src/young.h).
 		hold a 300 -s 127.0.0.2
 		echo "with '$opts': $HELD"
 		[ "$HELD" = "held 300" ]
 		# Their pidfds, from descriptor 64 up (src/spawn.c).
-		top=$(ls /proc/"$SERVER_PID"/fd | sort -n | tail -n 1)
-		echo "highest descriptor of the server: $top"
-		[ "$top" -ge 363 ]
+		wait_for eval '[ "$(top_fd)" -ge 363 ]' ||
+		    { echo "highest descriptor of the server: $(top_fd)"; return 1; }
 		run "$CLIENT" -T 15 -s 127.0.0.3 127.0.0.1 "$PORT" </dev/null
 		[ "$status" -eq 0 ]
 		grep -qx 'fds: 0 1 2' <<<"$output" || {

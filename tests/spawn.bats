@@ -107,7 +107,7 @@ restart_at_once() {
 	local n
 	# 250 descriptors: too few for 256 queues, enough for one queue and
 	# a pidfd for most of the 260 children held (from 256 live children
-	# on, every child gets one as far as they go: reap.h).
+	# on, every child that lives gets one as far as they go: reap.h).
 	start_via bash -c 'ulimit -n 250 || exit 99; exec "$@"' bash -- \
 	    -v -c 300 -C 300 127.0.0.1 0 sh -c 'echo ready; exec cat >/dev/null'
 	log_has '^tcpwarden: warning: .*; one accept queue, not 256$'
