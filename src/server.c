@@ -731,23 +731,34 @@ sweep_due(void)
 	return table.untracked > table.young || foreign_children || orphans;
 }
 
+/* Reap young child pid if it has ended; returns whether it is still
+ * young (alive, or ended but not reapable yet).  In the table means not
+ * reaped yet: pid is this child's. */
+static int
+still_young(pid_t pid)
+{
+	int status;
+
+	/* Reaped since, or given a pidfd: not young any more. */
+	if (table_pidfd(&table, pid) != TABLE_YOUNG)
+		return 0;
+	if (waitpid(pid, &status, WNOHANG) == pid &&
+	    reap_ended(pid, status)) {
+		child_ended(pid, status);
+		return 0;
+	}
+	return 1;
+}
+
 /* The children that SIGCHLD named (sig.h), if young: the common way a
  * young child's end is found (young.h). */
 static void
 reap_named(void)
 {
 	unsigned i;
-	int status;
 
-	for (i = 0; i < sig_ended_n; i++) {
-		pid_t pid = sig_ended[i];
-
-		/* In the table means not reaped yet: pid is this child's. */
-		if (table_pidfd(&table, pid) == TABLE_YOUNG &&
-		    waitpid(pid, &status, WNOHANG) == pid &&
-		    reap_ended(pid, status))
-			child_ended(pid, status);
-	}
+	for (i = 0; i < sig_ended_n; i++)
+		still_young(sig_ended[i]);
 	sig_ended_n = 0;
 }
 
@@ -756,17 +767,8 @@ reap_named(void)
 static int
 visit_young(pid_t pid, int old)
 {
-	pid_t r;
-	int status;
-
-	/* Reaped since, or given a pidfd: not young any more. */
-	if (table_pidfd(&table, pid) != TABLE_YOUNG)
+	if (!still_young(pid))
 		return 0;
-	r = waitpid(pid, &status, WNOHANG);
-	if (r == pid && reap_ended(pid, status)) {
-		child_ended(pid, status);
-		return 0;
-	}
 	if (!old)
 		return 1;
 	/* With none to be had, the sweep finds it (sweep_due). */
