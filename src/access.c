@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cdb.h"
 #include "file.h"
 #include "log.h"
 #include "lookup.h"
@@ -40,23 +41,50 @@ access_enabled(void)
 	return cfg->rules_text != NULL || cfg->rules_cdb != NULL;
 }
 
+/* Whether the rules file can be opened now, as it will be: a cdb for
+ * every connection, a text file on SIGHUP.  Sets errno if not. */
+static int
+rules_readable(void)
+{
+	struct stat st;
+	struct cdb c;
+	int fd;
+
+	if (cfg->rules_cdb) {
+		if (cdb_open(&c, cfg->rules_cdb) != 0)
+			return 0;
+		cdb_close(&c);
+		return 1;
+	}
+	fd = file_open(cfg->rules_text, &st);
+	if (fd == -1)
+		return 0;
+	close(fd);
+	return 1;
+}
+
 void
 access_after_drop(void)
 {
-	struct stat st;
+	const char *path = cfg->rules_cdb ? cfg->rules_cdb : cfg->rules_text;
+	const char *reason, *then;
 	char uid[24];
-	int fd;
 
-	if (!cfg->rules_text || !cfg->set_uid)
+	/* Text rules read at start by root are only read again on SIGHUP:
+	 * without -u, that reads as the same user. */
+	if (!path || (cfg->rules_text && !cfg->set_uid) || rules_readable())
 		return;
-	fd = file_open(cfg->rules_text, &st);
-	if (fd != -1) {
-		close(fd);
+	if (cfg->rules_cdb && errno == ENOENT && cfg->rules_missing_ok)
+		return;
+	reason = errno == EPROTO ? "file is damaged" : file_strerror(errno);
+	then = cfg->rules_cdb ? ": connections are dropped until it can be read" :
+	    ": SIGHUP will keep the rules read at start";
+	if (!cfg->set_uid) {
+		log_warning("cannot read ", path, ": ", reason, then, NULL);
 		return;
 	}
 	snprintf(uid, sizeof uid, "%lu", (unsigned long)cfg->uid);
-	log_warning("uid ", uid, " cannot read ", cfg->rules_text, ": ",
-	    file_strerror(errno), ": SIGHUP will keep the rules read at start",
+	log_warning("uid ", uid, " cannot read ", path, ": ", reason, then,
 	    NULL);
 }
 

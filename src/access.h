@@ -52,8 +52,10 @@ void access_init(const struct config *cfg);
  * (so networks must be counted even without -N). */
 int access_enabled(void);
 
-/* After the privileges are dropped (-u): SIGHUP will read --rules as the
- * new user, so warn now if that user cannot read it. */
+/* At start, after the privileges are dropped (-u): warn if the user
+ * tcpwarden now runs as cannot read the rules as it will read them: -x
+ * for every connection (each would be dropped), --rules on SIGHUP (the
+ * rules read at start would stay).  A missing cdb is no warning under -X. */
 void access_after_drop(void);
 
 /* SIGHUP: read --rules again, as the user tcpwarden runs as; if the new

@@ -201,6 +201,35 @@ needs_root() {
 	[ "$(ask 127.0.0.2)" = "X=old" ]
 }
 
+@test "-u: a rules cdb the user cannot read is a warning at start; each connection is dropped" {
+	needs_root
+	own_rules 644
+	printf '127.:allow,X="old"\n' |
+		"$CDBMAKE" "$OWN_DIR/rules.cdb" "$OWN_DIR/rules.tmp"
+	chmod 600 "$OWN_DIR/rules.cdb"
+	start_server -u nobody -x "$OWN_DIR/rules.cdb" 127.0.0.1 0 sh -c "$SHOWX"
+	wait_log "warning: uid $NOBODY_UID cannot read $OWN_DIR/rules.cdb: Permission denied: connections are dropped until it can be read"
+	[ "$(ask 127.0.0.2)" = "" ]
+	wait_log "warning: dropping connection, unable to read $OWN_DIR/rules.cdb: Permission denied"
+	chmod 644 "$OWN_DIR/rules.cdb"
+	[ "$(ask 127.0.0.2)" = "X=old" ]
+}
+
+@test "-x: a missing cdb is a warning at start, but not with -X; a readable one none" {
+	start_server -x "$BATS_TEST_TMPDIR/none.cdb" 127.0.0.1 0 echo served
+	wait_log "warning: cannot read $BATS_TEST_TMPDIR/none.cdb: No such file or directory: connections are dropped until it can be read"
+	stop_server
+	start_server -v -X -x "$BATS_TEST_TMPDIR/none.cdb" 127.0.0.1 0 echo served
+	[ "$(ask 127.0.0.2)" = "served" ]
+	run ! log_has 'warning'
+	stop_server
+	printf '127.:allow\n' |
+		"$CDBMAKE" "$BATS_TEST_TMPDIR/ok.cdb" "$BATS_TEST_TMPDIR/ok.tmp"
+	start_server -v -x "$BATS_TEST_TMPDIR/ok.cdb" 127.0.0.1 0 echo served
+	[ "$(ask 127.0.0.2)" = "served" ]
+	run ! log_has 'warning'
+}
+
 @test "-u: a rules file the user can read is reloaded as that user, no warning" {
 	needs_root
 	own_rules 644
