@@ -77,19 +77,18 @@ void table_free(struct table *t);
 uint32_t table_client_count(const struct table *t, const struct addr_key *k);
 uint32_t table_net_count(const struct table *t, const struct addr_key *k);
 
-/* Record a new child and its pidfd (-1 or TABLE_YOUNG for none), admitted under these
- * limits of its client and network.  net is NULL without network limits.
- * The caller has checked that used < max.  Returns the client's count,
- * this child included. */
+/* Record a new child and its pidfd (-1 or TABLE_YOUNG for none), admitted
+ * under these limits of its client and network.  net is NULL without
+ * network limits.  The caller has checked that used < max.  Returns the
+ * client's count, this child included. */
 uint32_t table_add(struct table *t, pid_t pid, int pidfd,
     const struct addr_key *client, uint32_t client_limit,
     const struct addr_key *net, uint32_t net_limit);
 
 /* Forget a child; *pidfd gets the pidfd it was recorded with, for the
  * caller to close where it is one (>= 0).  Returns 0, or -1 if pid is not
- * in the table: a child
- * the table never held, such as one the process had before it exec'd
- * tcpwarden (the server reaps those and ignores them). */
+ * in the table: a child the table never held, such as one the process had
+ * before it exec'd tcpwarden (the server reaps those and ignores them). */
 int table_remove(struct table *t, pid_t pid, int *pidfd);
 
 /* Take pid's pidfd away, so that the sweep reaps it (reap.h): returns

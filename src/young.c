@@ -8,11 +8,12 @@ struct young {
 	uint32_t born;    /* ms on CLOCK_MONOTONIC, modulo 2^32 */
 };
 
-/* A ring in the order of birth: list[head] is the oldest. */
+/* list[0 .. n-1], in the order of birth: list[0] is the oldest.  A child
+ * is added at the end, and a sweep moves those it keeps down in place. */
 static struct young *list;
-static uint32_t cap, head, n;
+static uint32_t cap, n;
 static int no_list;         /* it could not be allocated: no child is young */
-static int sweeping;        /* no young_add while a sweep compacts the ring */
+static int sweeping;        /* no young_add while a sweep compacts the list */
 static int told;            /* a SIGCHLD read since the last sweep */
 static uint32_t last_sweep;
 
@@ -25,13 +26,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint32_t)t.tv_sec * 1000u + (uint32_t)(t.tv_nsec / 1000000);
-}
-
-/* The i-th entry from the oldest (in 64 bits: head + i may pass 2^32). */
-static struct young *
-at(uint32_t i)
-{
-	return &list[((uint64_t)head + i) % cap];
 }
 
 void
@@ -55,10 +49,8 @@ young_room(void)
 void
 young_add(pid_t pid)
 {
-	struct young *y = at(n);
-
-	y->pid = pid;
-	y->born = now_ms();
+	list[n].pid = pid;
+	list[n].born = now_ms();
 	n++;
 }
 
@@ -78,7 +70,7 @@ wait_ms(uint32_t now)
 	if (n == 0)
 		return -1;
 	/* The oldest child is given its pidfd at YOUNG_MS. */
-	w = (long)YOUNG_MS - (long)(uint32_t)(now - at(0)->born);
+	w = (long)YOUNG_MS - (long)(uint32_t)(now - list[0].born);
 	if (told) {
 		w2 = (long)YOUNG_SWEEP_MS - (long)(uint32_t)(now - last_sweep);
 		if (w2 < w)
@@ -118,17 +110,15 @@ young_sweep(young_visit_fn *visit)
 	sweeping = 1;
 	/* Those kept move down in place, in their order. */
 	for (i = 0; i < n; i++) {
-		struct young y = *at(i);
+		struct young y = list[i];
 		int old = (uint32_t)(now - y.born) >= YOUNG_MS;
 
 		/* An old one goes whatever the answer, or the next sweep
 		 * would be due at once, and the next. */
 		if (visit(y.pid, old) && !old)
-			*at(kept++) = y;
+			list[kept++] = y;
 	}
 	n = kept;
-	if (n == 0)
-		head = 0;
 	sweeping = 0;
 	last_sweep = now;
 }
